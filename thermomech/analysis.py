@@ -38,6 +38,9 @@ from .results import ThermalResult, WarpageResult
 from .thermal import solve_thermal, solve_transient
 from .thermal_metrics import thermal_summary
 
+RUN_FILES = ("summary.json", "result.vtu", "result.vtm", "report.html")
+"""The files every run writes (checked before solving; the figures before writing)."""
+
 
 @dataclass(frozen=True)
 class Run:

@@ -87,15 +87,17 @@ def cmd_show(args) -> int:
     return 0
 
 
-RUN_FILES = ("summary.json", "result.vtu", "result.vtm", "report.html")
-"""The files every run writes (checked before solving; the figures before writing)."""
-
-
 def cmd_run(args) -> int:
-    from .analysis import format_summary, run_model, write_outputs
+    from .analysis import RUN_FILES, format_summary, run_model, write_outputs
     from .diagnostics import warning_lines
     from .files import OutputFolder
 
+    if args.backend == "petsc":
+        from .distributed.command import run_command
+
+        return run_command(args)
+    if args.solver not in SERIAL_SOLVERS:
+        raise ModelError("solver", f"{args.solver!r} is a solver of --backend petsc")
     model = _load(args.model)
     if model.thermal is None and model.mechanical is None:
         raise ModelError("thermal", "the model has no [thermal] or [mechanical] section: "
@@ -198,6 +200,8 @@ def cmd_schema(args) -> int:
     return 0
 
 
+SERIAL_SOLVERS = ("auto", "direct", "cg-gmg", "cg-amg")
+
 FORCE_HELP = ("overwrite files in the way even if thermomech did not write them (or they "
               "were edited since); without it such a file stops the command")
 
@@ -236,8 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="out/run", help="output folder: thermomech replaces "
                      "only the files it wrote there (listed in .thermomech-manifest.json)")
     run.add_argument("--force", action="store_true", help=FORCE_HELP)
-    run.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg", "cg-amg"],
-                     help="linear solver (default: by size)")
+    run.add_argument("--solver", default="auto", choices=[*SERIAL_SOLVERS, "cg-gamg",
+                                                          "cg-hypre"],
+                     help="linear solver (default: by size; with --backend petsc: cg-gamg "
+                     "or cg-hypre, default cg-gamg)")
+    run.add_argument("--backend", default="serial", choices=["serial", "petsc"],
+                     help="serial (one process), or petsc: one model across the ranks of "
+                     "mpiexec -n N (needs mpi4py and petsc4py: docs/mpi.md)")
     run.add_argument("--no-figures", action="store_true", help="skip the figures")
     run.add_argument("--figure-format", default="png", choices=["png", "svg", "pdf"],
                      help="format of the figure files (the report embeds PNG or SVG)")

@@ -365,12 +365,33 @@ def solve_warpage_curve(package: MeshedPackage, loads: MechanicalLoads | None = 
                   options.get("assembly", "auto"))
 
 
-def _solve(package, loads, temperatures, order, element, solver, hold, assembly):
+@dataclass(frozen=True)
+class WarpageSystem:
+    """A warpage solve but its stiffness and linear solve (``warpage_system``): loads F
+    (n, cases) per temperature field, fixed and held dofs, rigid modes R and the free ones
+    among them, the generalized plane strain blocks (``extra``) or None."""
+
+    setup: SolveSetup
+    loads: MechanicalLoads
+    fields: list
+    F: np.ndarray
+    fixed: np.ndarray
+    held: np.ndarray
+    R: np.ndarray
+    free_modes: np.ndarray
+    extra: tuple | None
+    fast: bool
+    start: float
+
+
+def warpage_system(package, loads, temperatures, order=None, element=None, hold=None,
+                   assembly="auto") -> WarpageSystem:
+    """Everything of a warpage solve but the stiffness and its solve: the thermal loads of
+    each temperature (``solve_warpage``'s meaning), the supports and the rigid modes."""
     start = time.perf_counter()
     setup = solve_setup(package, loads, order, element)
     fields = [temperature_field(package, t) for t in temperatures]
     basis, model, part = setup.basis, setup.model, setup.part
-    N = basis.N
     generalized = package.dimension == 2 and model.plane == "generalized_strain"
     fast = not generalized and (assembly == "structured" or (
         assembly == "auto" and basis.is_box))
@@ -382,21 +403,38 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
         coupling, out_of_plane, extra_loads, _ = generalized_blocks(setup, eth)
         F, extra = np.vstack([F, extra_loads]), (coupling, out_of_plane)
     fixed, held, R, free_modes = _constraints(package, basis, loads, hold, generalized)
+    return WarpageSystem(setup, loads, fields, F, fixed, held, R, free_modes, extra, fast, start)
+
+
+def _solve(package, loads, temperatures, order, element, solver, hold, assembly):
+    system = warpage_system(package, loads, temperatures, order, element, hold, assembly)
+    setup, F, R, N = system.setup, system.F, system.R, system.setup.basis.N
     n = F.shape[0]
-    blocks, timer = _timed(_blocks(setup, assembly, fast and basis.is_box, extra))
-    assembly_seconds = time.perf_counter() - start
-    solution = fem_solve(blocks, F, fixed, n=n, solver=solver,
+    blocks, timer = _timed(_blocks(setup, assembly, system.fast and setup.basis.is_box,
+                                   system.extra))
+    assembly_seconds = time.perf_counter() - system.start
+    solution = fem_solve(blocks, F, system.fixed, n=n, solver=solver,
                          # generalized plane strain: the e_yy unknowns (numbered last) are off
                          # the grid; cg-gmg borders the multigrid with them, auto stays direct
-                         grid=basis.grid if not generalized or solver == "cg-gmg" else None,
+                         grid=setup.basis.grid if system.extra is None or solver == "cg-gmg"
+                         else None,
                          near_null_space=np.vstack([R, np.zeros((n - N, R.shape[1]))]))
-    assembly_seconds += timer[0]
+    return warpage_results(system, solution, assembly_seconds + timer[0])
+
+
+def warpage_results(system: WarpageSystem, solution, assembly_seconds: float
+                    ) -> tuple[WarpageResult, ...]:
+    """One WarpageResult per load case of ``system`` from a solution of its linear system
+    (``fem.solve.Solution``: x, reactions ``K x - F``, the linear solver's stats)."""
+    setup, F, fixed, held = system.setup, system.F, system.fixed, system.held
+    package, basis, model = setup.package, setup.basis, setup.model
+    N, n, free_modes = basis.N, F.shape[0], system.free_modes
     results = []
-    for j, field in enumerate(fields):
+    for j, field in enumerate(system.fields):
         u = solution.x[:N, j]
         if free_modes.shape[1]:
             u = u - free_modes @ np.linalg.lstsq(free_modes, u, rcond=None)[0]
-        stats = force_balance(R, solution.reactions[:N, j], F[:N, j], held)
+        stats = force_balance(system.R, solution.reactions[:N, j], F[:N, j], held)
         stats.update(
             unknowns=int(n), constrained_dofs=int(len(fixed)), held_dofs=int(len(held)),
             rigid_modes_removed=int(free_modes.shape[1]), element=setup.element,
@@ -404,12 +442,13 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
             solve_seconds=solution.stats["seconds"],
             linear_solver=dict(solution.stats),
             residual=solution.stats["relative_residual"],
-            seconds=time.perf_counter() - start)
+            seconds=time.perf_counter() - system.start)
         results.append(WarpageResult(
-            package=package, loads=loads, space=basis, displacement=u, stats=stats,
+            package=package, loads=system.loads, space=basis,
+            displacement=u, stats=stats,
             element=setup.element, plane=model.plane, temperature=field,
             stress_free_temperature=dict(zip(package.parts, model.stress_free.tolist())),
-            generalized_strain=solution.x[N:, j].copy() if generalized else None,
+            generalized_strain=solution.x[N:, j].copy() if system.extra is not None else None,
             model=model))
     return tuple(results)
 

@@ -200,12 +200,13 @@ def nonlinear_residual(problem, A_final, b, theta) -> float:
 
 
 def steady_result(problem, A, b, theta, linear, assembly_seconds, nonlinear_residual,
-                   seconds) -> ThermalResult:
+                   seconds, residual=None) -> ThermalResult:
     """The ThermalResult of ``theta`` (K over the reference) solving ``A theta = b``: heat
     flows per boundary and path, the energy balance (a SolverError above
     :data:`ENERGY_BALANCE_LIMIT`) and the solve's statistics (``linear``: one stats dict
-    per linear solve; seconds)."""
-    residual = A @ theta - b
+    per linear solve; seconds). ``residual``: ``A theta - b`` when A is held by no one
+    process (the distributed backend; A is then None)."""
+    residual = A @ theta - b if residual is None else residual
     flows = heat_flows(problem, residual, theta)
     power_in = float(problem.power.sum())
     error = energy_balance(power_in, flows)

@@ -213,9 +213,13 @@ def assemble_stress_load_field(package, basis, stress_rate: np.ndarray,
                        minlength=basis.N)
 
 
-def _cell_data(package: MeshedPackage, basis):
+def _cell_data(package: MeshedPackage, basis, cells: np.ndarray | None = None):
+    """(sizes (dim, cells), volumes (cells,), dofs (nloc, cells)) of all cells or ``cells``."""
     sizes = package.cell_sizes  # (dim, cells)
-    return sizes, np.prod(sizes, axis=0), basis.element_dofs
+    if cells is None:
+        return sizes, np.prod(sizes, axis=0), basis.element_dofs
+    sizes = sizes[:, cells]
+    return sizes, np.prod(sizes, axis=0), basis.element_dofs[:, cells]
 
 
 def _coo_chunks(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
@@ -275,12 +279,20 @@ def assemble_diffusion(package, basis, conductivity: np.ndarray) -> sp.csr_matri
 
     conductivity : (dim, cells) W/(m K) (axis-aligned orthotropic), or (cells,) isotropic.
     """
+    return _assemble(package, basis, *diffusion_terms(package, basis, conductivity))
+
+
+def diffusion_terms(package, basis, conductivity: np.ndarray, cells: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dofs (nloc, cells), coefficients (cells, dim), references (dim, nloc, nloc)) of the
+    diffusion matrix of all cells or of ``cells`` only (``conductivity`` then given for
+    those cells): the input of ``grid_assembly.assemble_on_grid``."""
     ref = reference(_element_key(basis.elem))
-    sizes, volume, dofs = _cell_data(package, basis)
+    sizes, volume, dofs = _cell_data(package, basis, cells)
     k = np.broadcast_to(conductivity, sizes.shape)
     coefficients = (k * volume / sizes**2).T  # (cells, dim)
     diagonal = np.array([ref["grad"][p, p] for p in range(ref["dim"])])
-    return _assemble(package, basis, dofs, coefficients, diagonal)
+    return dofs, coefficients, diagonal
 
 
 def assemble_mass(package, basis, coefficient: np.ndarray) -> sp.csr_matrix:
@@ -386,16 +398,25 @@ def _coo_chunks_local_major(dofs: np.ndarray, coefficients: np.ndarray,
     return total
 
 
-def _elasticity_terms(package, basis, stiffness: np.ndarray):
-    """(coefficients (cells, dim^4), references (dim^4, nloc, nloc), dofs (nloc, cells))."""
+def _elasticity_terms(package, basis, stiffness: np.ndarray, cells: np.ndarray | None = None):
+    """(coefficients (cells, dim^4), references (dim^4, nloc, nloc), dofs (nloc, cells)) of
+    all cells or of ``cells`` only (``stiffness`` then given for those cells)."""
     ref = reference(_element_key(basis.elem))
-    sizes, volume, dofs = _cell_data(package, basis)
+    sizes, volume, dofs = _cell_data(package, basis, cells)
     dim = ref["dim"]
     C = full_stiffness_tensor(np.asarray(stiffness, dtype=float))  # (cells, a, p, b, q)
     scale = volume[:, None, None] / (sizes.T[:, :, None] * sizes.T[:, None, :])  # (cells, p, q)
     coefficients = (C * scale[:, None, :, None, :]).reshape(len(volume), dim**4)
     del C
     return coefficients, ref["vgrad"].reshape(dim**4, ref["nloc"], ref["nloc"]), dofs
+
+
+def elasticity_terms(package, basis, stiffness: np.ndarray, cells: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dofs, coefficients, references) of the elasticity matrix of all cells or of
+    ``cells`` (``stiffness`` (cells, nv, nv) for those): ``diffusion_terms``' order."""
+    coefficients, references, dofs = _elasticity_terms(package, basis, stiffness, cells)
+    return dofs, coefficients, references
 
 
 def assemble_elasticity_lean(package, basis, stiffness: np.ndarray) -> sp.csr_matrix:

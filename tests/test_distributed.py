@@ -1,0 +1,196 @@
+"""The MPI/PETSc backend: partitions (NumPy only, always run), the serial fallback, and
+2-rank heat and warpage runs against the serial ones (run where mpi4py, petsc4py and
+mpiexec are present: .ci/run's MPI step; skipped elsewhere).
+
+Agreement: junction temperature and warpage to 1e-8 relative. The distributed CG stops at
+a true relative residual of ``system.RTOL`` = 1e-11 (the serial solve of these small models
+is direct); measured differences are listed in the assertions' comments.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thermomech.distributed.partition import Numbering, owners, slab_partition
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- partitions (no MPI) ---------------------------------------------------------------------
+
+def test_slabs_split_the_longest_grid_axis_into_equal_shares():
+    grid = np.arange(12 * 5 * 3).reshape(12, 5, 3)
+    for parts in (1, 2, 3, 4, 12):
+        rank = slab_partition(grid, parts)
+        assert np.array_equal(np.bincount(rank), np.full(parts, 180 // parts))
+        layer = np.nonzero(grid >= 0)[0]  # a slab is whole layers of axis 0 (the longest)
+        assert all(len(np.unique(rank[layer == i])) == 1 for i in range(12))
+    with pytest.raises(Exception, match="only 12 cell layers"):
+        slab_partition(grid, 13)
+
+
+def test_slabs_skip_voids_and_leave_no_rank_empty():
+    grid = np.arange(6 * 4).reshape(6, 4)
+    grid[:, 1:] = -1  # five voids in each layer but one column
+    grid[grid >= 0] = np.arange((grid >= 0).sum())
+    rank = slab_partition(grid, 6)
+    assert np.array_equal(np.bincount(rank), np.ones(6))
+
+
+def test_shared_dofs_belong_to_the_lowest_rank_and_blocks_are_contiguous():
+    element_dofs = np.array([[0, 1, 2], [1, 2, 3]])  # three 1D cells, dofs 0..3
+    owner = owners(element_dofs, np.array([1, 0, 1]), 4)
+    assert owner.tolist() == [1, 0, 0, 1]
+    numbering = Numbering(owner, np.array([3]), 2)
+    assert numbering.order.tolist() == [1, 2, 0, 3]
+    assert numbering.bounds.tolist() == [0, 2, 4]
+    assert numbering.owned(1).tolist() == [0, 3]
+    assert numbering.free.tolist() == [1, 2, 0]
+    assert numbering.position[numbering.order].tolist() == [0, 1, 2, 3]
+
+
+# --- the serial fallback -----------------------------------------------------------------------
+
+def _have(*modules) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def test_importing_thermomech_imports_no_mpi():
+    code = ("import sys, thermomech, thermomech.cli, thermomech.distributed; "
+            "print('mpi4py' in sys.modules, 'petsc4py' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(_have("petsc4py"), reason="petsc4py is installed here")
+def test_petsc_backend_without_petsc_says_how_to_install(tmp_path, capsys):
+    from thermomech.cli import main
+
+    code = main(["run", str(ROOT / "meshes/flip_chip.toml"), "--out", str(tmp_path / "o"),
+                 "--backend", "petsc"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert 'pip install "thermomech[mpi]"' in err[0] and "python3-petsc4py" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_petsc_solvers_are_refused_by_the_serial_backend(tmp_path, capsys):
+    from thermomech.cli import main
+
+    code = main(["run", str(ROOT / "meshes/flip_chip.toml"), "--out", str(tmp_path / "o"),
+                 "--solver", "cg-gamg"])
+    assert code == 2 and "--backend petsc" in capsys.readouterr().err
+
+
+# --- 2 ranks against the serial run ------------------------------------------------------------
+
+MPIEXEC = shutil.which("mpiexec")
+HAVE_MPI = bool(MPIEXEC) and _have("mpi4py", "petsc4py")
+if os.environ.get("THERMOMECH_REQUIRE_MPI") and not HAVE_MPI:  # .ci/run's MPI step
+    raise RuntimeError("THERMOMECH_REQUIRE_MPI is set but mpi4py, petsc4py or mpiexec is "
+                       "missing: the MPI tests would be skipped")
+needs_mpi = pytest.mark.skipif(not HAVE_MPI, reason="mpi4py, petsc4py and mpiexec are not all "
+                                                    "here (.ci/run's MPI step has them)")
+
+SMALL = {"target_size = \"0.5 mm\"": "target_size = \"1 mm\""}
+"""The bundled flip chip, coarser: heat with silicon's k(T) and quadratic warpage at the
+thermal field's temperature, in seconds."""
+
+
+def _model(tmp_path: Path, extra: str = "") -> Path:
+    text = (ROOT / "meshes/flip_chip.toml").read_text()
+    for old, new in SMALL.items():
+        text = text.replace(old, new)
+    path = tmp_path / "model.toml"
+    path.write_text(text + extra)
+    return path
+
+
+def _mpirun(ranks: int, *args, env=None) -> subprocess.CompletedProcess:
+    launcher = [MPIEXEC, "-n", str(ranks)]
+    version = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
+    if "open-mpi" in version.lower() or "openrte" in version.lower():
+        launcher += ["--oversubscribe", "--mca", "mpi_yield_when_idle", "1"]
+    environment = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1",
+                   "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([*launcher, sys.executable, "-m", "thermomech", *args],
+                          capture_output=True, text=True, cwd=ROOT, env=environment,
+                          timeout=600)
+
+
+def _serial(model: Path, out: Path) -> dict:
+    subprocess.run([sys.executable, "-m", "thermomech", "run", str(model), "--out", str(out),
+                    "--no-figures", "-q"], check=True, cwd=ROOT, capture_output=True)
+    return json.loads((out / "summary.json").read_text())
+
+
+def _relative(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+@needs_mpi
+def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
+    solver = "cg-gamg"
+    model = _model(tmp_path)
+    serial = _serial(model, tmp_path / "serial")
+    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
+                   "petsc", "--no-figures")
+    assert done.returncode == 0, done.stderr
+    mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
+    assert {p.name for p in (tmp_path / "mpi").iterdir()} >= {
+        "summary.json", "result.vtu", "result.vtm", "report.html"}
+    tj = mpi["thermal"]["junction_temperature_C"]
+    assert _relative(tj, serial["thermal"]["junction_temperature_C"]) < 1e-8
+    for surface, warpage in serial["mechanical"]["warpage_um"].items():
+        assert _relative(mpi["mechanical"]["warpage_um"][surface], warpage) < 1e-8
+    stats = mpi["solver"]["mechanical"]["linear_solver"]
+    assert stats["ranks"] == 2 and stats["method"] == solver
+    assert stats["relative_residual"] <= 1e-10
+    assert mpi["solver"]["thermal"]["halo"]["rows_sent"] > 0  # the ranks did share rows
+    assert done.stdout.count("junction temperature") == 1  # rank 0 alone prints
+
+
+@needs_mpi
+def test_two_ranks_with_hypre_equal_the_serial_heat(tmp_path):
+    model = _model(tmp_path)
+    text = model.read_text()
+    model.write_text(text[:text.index("[mechanical]")])  # BoomerAMG: heat only (docs/mpi.md)
+    serial = _serial(model, tmp_path / "serial")
+    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
+                   "petsc", "--solver", "cg-hypre", "--no-figures")
+    assert done.returncode == 0, done.stderr
+    mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
+    assert _relative(mpi["thermal"]["junction_temperature_C"],
+                     serial["thermal"]["junction_temperature_C"]) < 1e-8
+    assert mpi["solver"]["thermal"]["linear_solver"] == "cg-hypre"
+
+
+@needs_mpi
+def test_bad_input_is_reported_once_with_exit_2(tmp_path):
+    model = _model(tmp_path)
+    model.write_text(model.read_text().replace('power = { die = "5 W" }',
+                                               'power = { die = "5 parsecs" }'))
+    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "o"), "--backend", "petsc")
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "thermal.power" in lines[0], done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@needs_mpi
+def test_a_solver_failure_ends_every_rank_with_exit_3(tmp_path):
+    model = _model(tmp_path)
+    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "o"), "--backend", "petsc",
+                   env={"PETSC_OPTIONS": "-ksp_max_it 3"})
+    assert done.returncode == 3, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "solver error" in line]
+    assert len(lines) == 1 and "did not converge" in lines[0]

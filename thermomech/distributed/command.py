@@ -1,0 +1,139 @@
+"""``thermomech run MODEL --backend petsc`` under ``mpiexec -n N``: one model on N ranks.
+
+Every rank reads and meshes the model, the heat and warpage solves run across the ranks
+(:mod:`.solves`), and rank 0 alone checks the output folder, writes the same files as a
+serial run (``analysis.write_outputs``) and prints the same table. Bad input is reported
+once, by rank 0, and every rank exits with the code of the serial CLI (2 bad input, 3
+solver failure); a rank failing inside a collective step aborts all of them
+(:mod:`.mpi`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from .. import progress
+from ..analysis import RUN_FILES, Run, format_summary, write_outputs
+from ..diagnostics import warning_lines
+from ..errors import ModelError
+from ..files import OutputFolder
+from ..model_file import load_model, mesh_model
+from . import solves
+from .mpi import RanksFailedError, abort_on_failure, agreed, exit_code, message, petsc
+
+METHODS = {"auto": "cg-gamg", "cg-gamg": "cg-gamg", "cg-hypre": "cg-hypre"}
+"""``--solver`` with ``--backend petsc`` -> the distributed method (auto: CG + GAMG)."""
+
+LAUNCHER_RANK = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID")
+"""Environment variables in which MPI launchers give a process its rank."""
+
+
+def launcher_rank() -> int:
+    """This process's rank as the MPI launcher set it (0 when not launched by one): lets
+    only rank 0 print the install line when mpi4py itself is missing."""
+    for name in LAUNCHER_RANK:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def run_command(args) -> int:
+    """``thermomech run`` with ``--backend petsc``; returns the exit code (every rank)."""
+    try:
+        MPI, PETSc = petsc()
+    except ModelError as exc:
+        if launcher_rank() == 0:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    comm = MPI.COMM_WORLD
+    if comm.rank != 0:
+        progress.configure(progress.QUIET)
+    try:
+        return _run(comm, PETSc, args)
+    except RanksFailedError as failed:
+        return failed.code
+
+
+def _checked_model(comm, args):
+    if args.solver not in METHODS:
+        raise ModelError("solver", f"--backend petsc solves with {', '.join(METHODS)}, not "
+                                   f"{args.solver!r}")
+    model = load_model(args.model)
+    if model.thermal is None and model.mechanical is None:
+        raise ModelError("thermal", "the model has no [thermal] or [mechanical] section: "
+                                    "nothing to solve")
+    if model.thermal is not None and model.thermal.transient is not None:
+        raise ModelError("thermal.transient", "transient heat runs serially (omit --backend "
+                                              "petsc)")
+    if model.mechanical is not None and model.mechanical.steps:
+        raise ModelError("mechanical.steps", "process steps run serially (omit --backend "
+                                             "petsc)")
+    if comm.rank == 0:
+        OutputFolder(args.out, group="run", force=args.force, field="out").check(RUN_FILES)
+    return model
+
+
+def solve(comm, PETSc, model, method: str, source=None) -> Run:
+    """Mesh ``model`` on every rank and solve its heat and warpage across the ranks: the
+    serial ``analysis.run_model``'s Run (the same on every rank)."""
+    seconds = {}
+    tick = time.perf_counter()
+    package = agreed(comm, mesh_model, model)
+    seconds["mesh"] = time.perf_counter() - tick
+    thermal = mechanical = None
+    curve = ()
+    with abort_on_failure(comm):
+        if model.thermal is not None:
+            tick = time.perf_counter()
+            thermal = solves.solve_heat(comm, PETSc, package, model.thermal, method=method)
+            seconds["thermal"] = time.perf_counter() - tick
+        loads = model.mechanical
+        if loads is not None:
+            tick = time.perf_counter()
+            if loads.temperature == "thermal" and thermal is None:
+                agreed(comm, _needs_thermal)
+            value = thermal if loads.temperature == "thermal" else loads.temperature
+            mechanical = solves.solve_warpage(comm, PETSc, package, loads, [value],
+                                              method=method)[0]
+            if loads.temperatures:
+                curve = solves.solve_warpage(comm, PETSc, package, loads,
+                                             list(loads.temperatures), method=method)
+            seconds["mechanical"] = time.perf_counter() - tick
+    return Run(model, package, thermal, mechanical, curve, seconds,
+               f"petsc {method} x{comm.size}", source)
+
+
+def _needs_thermal():
+    raise ModelError("mechanical.temperature", '"thermal" needs a [thermal] section')
+
+
+def _run(comm, PETSc, args) -> int:
+    model = agreed(comm, _checked_model, comm, args)
+    run = solve(comm, PETSc, model, METHODS[args.solver], source=args.model)
+    code = _write(run, args) if comm.rank == 0 else None
+    return comm.bcast(code, root=0)
+
+
+def _write(run: Run, args) -> int:
+    """Rank 0: the serial run's files and printed table; the exit code."""
+    try:
+        folder = OutputFolder(args.out, group="run", force=args.force, field="out")
+        tick = time.perf_counter()
+        with folder:
+            write_outputs(run, folder, figures=not args.no_figures,
+                          figure_format=args.figure_format)
+            folder.commit()
+    except Exception as exc:  # noqa: BLE001 - reported here, the code goes to every rank
+        print(message(exc), file=sys.stderr, flush=True)
+        return exit_code(exc)
+    out = folder.directory
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    print(format_summary(summary, output_seconds=time.perf_counter() - tick))
+    for line in warning_lines(summary):
+        print(line, file=sys.stderr)
+    print(f"-> {out}/summary.json, {out}/report.html, {out}/result.vtm, {out}/result.vtu" + (
+        "" if args.no_figures else f", {out}/figures/"))
+    return 0
