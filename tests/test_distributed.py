@@ -160,18 +160,20 @@ def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
 
 
 @needs_mpi
-def test_two_ranks_with_hypre_equal_the_serial_heat(tmp_path):
+def test_three_ranks_metis_and_hypre_equal_the_serial_heat(tmp_path):
+    """Three ranks: METIS cuts the grid (solves.SLAB_RANKS), BoomerAMG preconditions."""
     model = _model(tmp_path)
     text = model.read_text()
     model.write_text(text[:text.index("[mechanical]")])  # BoomerAMG: heat only (docs/mpi.md)
     serial = _serial(model, tmp_path / "serial")
-    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
+    done = _mpirun(3, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
                    "petsc", "--solver", "cg-hypre", "--no-figures")
     assert done.returncode == 0, done.stderr
     mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
     assert _relative(mpi["thermal"]["junction_temperature_C"],
                      serial["thermal"]["junction_temperature_C"]) < 1e-8
     assert mpi["solver"]["thermal"]["linear_solver"] == "cg-hypre"
+    assert mpi["solver"]["thermal"]["ranks"] == 3
 
 
 @needs_mpi

@@ -60,8 +60,8 @@ def metis_partition(t: np.ndarray, nparts: int, ncommon: int) -> np.ndarray:
                                     "pymetis (or thermomech[mpi])") from None
     if nparts == 1:
         return np.zeros(t.shape[1], dtype=np.int64)
-    _, _, parts = pymetis.part_mesh(nparts, t.T, gtype=pymetis.GType.DUAL, ncommon=ncommon)
-    return np.asarray(parts, dtype=np.int64)
+    found = pymetis.part_mesh(nparts, t.T, gtype=pymetis.GType.DUAL, ncommon=ncommon)
+    return np.asarray(found.element_part, dtype=np.int64)
 
 
 def owners(element_dofs: np.ndarray, cell_rank: np.ndarray, n: int) -> np.ndarray:

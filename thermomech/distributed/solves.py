@@ -18,6 +18,7 @@ imported meshes stay serial (a ModelError says so).
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -33,14 +34,23 @@ from ..mechanics import warpage_results, warpage_system
 from ..thermal import conductivity_field, is_nonlinear, steady_result, thermal_space
 from . import system
 from .mpi import agreed
-from .partition import Numbering, owners, slab_partition
+from .partition import Numbering, metis_partition, owners, slab_partition
+
+SLAB_RANKS = 2
+"""Up to this many ranks the box grid is cut into slabs, beyond it METIS cuts it (when
+pymetis is installed): measured halo dofs per rank, Q1, 50k cells per rank
+(benchmarks/bench_mpi.py weak): 2 ranks slabs 756 / METIS 851, 4 ranks 1591 / 1218,
+64 ranks 8289 / 2299."""
 
 
 def cell_ranks(package, size: int) -> np.ndarray:
-    """(cells,) rank of each cell: slabs of the box grid (:func:`slab_partition`)."""
+    """(cells,) rank of each cell: slabs of the box grid (:func:`slab_partition`) up to
+    :data:`SLAB_RANKS` ranks, METIS beyond (deterministic: every rank computes the same)."""
     if getattr(package, "grid_cells", None) is None:
         raise ModelError("backend", "--backend petsc needs a box mesh of thermomech's mesher; "
                                     "an imported mesh runs serially (omit --backend)")
+    if size > SLAB_RANKS and importlib.util.find_spec("pymetis") is not None:
+        return metis_partition(package.mesh.t, size, ncommon=2 ** (package.dimension - 1))
     return slab_partition(package.grid_cells, size)
 
 

@@ -1,0 +1,154 @@
+"""One model across MPI ranks (``--backend petsc``): strong scaling on this machine and the
+partition numbers a weak-scaling model to 64 ranks needs. Not a timed test.
+
+``strong``: the default flip-chip model (``meshes/flip_chip.toml``) at a given
+``mesh.target_size``, heat (Q1, linear k: one solve) or warpage (HexS2), solved by
+``distributed.solves`` on 1 and 2 ranks (``mpiexec -n``); per rank: peak memory (ru_maxrss),
+assembly and solve seconds, iterations.
+
+``weak``: cells per rank fixed, the box grid grown with the ranks; for 1..64 ranks the slab
+partition's (and METIS', through pymetis) per-rank cells, owned dofs and halo dofs (the dofs
+a rank's cells touch but another rank owns: rows sent once per assembly, values exchanged
+once per CG iteration), measured with ``distributed.partition`` (NumPy only, no MPI).
+
+Run: ``python benchmarks/bench_mpi.py strong --python .venv-mpi/bin/python --size 0.2``,
+``python benchmarks/bench_mpi.py weak``; results go to benchmarks/baselines/mpi.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "benchmarks" / "baselines" / "mpi.json"
+
+CHILD = """
+import dataclasses, json, resource, sys, time
+from thermomech.distributed.mpi import petsc
+from thermomech.distributed import solves
+from thermomech.model_file import load_model, mesh_model
+MPI, PETSc = petsc()
+comm = MPI.COMM_WORLD
+model = load_model("meshes/flip_chip.toml")
+model = model.with_values(mesh=dataclasses.replace(model.mesh, target_size={size}))
+si = model.all_materials["silicon"].with_values(conductivity_exponent=0.0)
+model = model.with_values(materials={{**model.materials, "silicon": si}})
+tick = time.perf_counter()
+package = mesh_model(model)
+mesh_s = time.perf_counter() - tick
+tick = time.perf_counter()
+if "{physics}" == "heat":
+    result = solves.solve_heat(comm, PETSc, package, model.thermal, method="{method}")
+    linear = result.stats
+    iterations, solve_s = linear["iterations"], linear["solve_seconds"]
+    assembly_s = linear["assembly_seconds"]
+else:
+    result = solves.solve_warpage(comm, PETSc, package, model.mechanical, [25.0],
+                                  method="{method}")[0]
+    linear = result.stats["linear_solver"]
+    iterations, solve_s = linear["iterations"], linear["seconds"]
+    assembly_s = result.stats["assembly_seconds"]
+total_s = time.perf_counter() - tick
+peak = comm.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)
+if comm.rank == 0:
+    print(json.dumps({{"physics": "{physics}", "ranks": comm.size, "method": "{method}",
+                      "target_mm": {size} * 1e3, "cells": package.ncells,
+                      "unknowns": result.stats["unknowns"], "iterations": iterations,
+                      "mesh_s": mesh_s, "assembly_s": assembly_s, "solve_s": solve_s,
+                      "total_s": total_s, "peak_GB_per_rank": peak,
+                      "halo": result.stats["halo"]}}))
+"""
+
+
+def strong(python: str, size: float, physics: str, method: str, ranks: list[int]) -> list:
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "THERMOMECH_NUM_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    rows = []
+    for n in ranks:
+        code = CHILD.format(size=size, physics=physics, method=method)
+        out = subprocess.run(["mpiexec", "-n", str(n), "--oversubscribe", "--mca",
+                              "mpi_yield_when_idle", "1", python, "-c", code], cwd=ROOT,
+                             env=env, capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def box_grid(shape: tuple[int, int, int]):
+    """A box mesh's cells and Q1 dofs without the mesher: grid_cells and (8, cells) dofs."""
+    grid_cells = np.arange(np.prod(shape)).reshape(shape)
+    nodes = np.arange(np.prod(np.add(shape, 1))).reshape(np.add(shape, 1))
+    i, j, k = (a.ravel() for a in np.indices(shape))
+    dofs = np.array([nodes[i + a, j + b, k + c] for a in (0, 1) for b in (0, 1)
+                     for c in (0, 1)])
+    return grid_cells, dofs
+
+
+def partition_numbers(dofs: np.ndarray, cell_rank: np.ndarray, n: int) -> dict:
+    from thermomech.distributed.partition import halo, owners
+
+    owner = owners(dofs, cell_rank, n)
+    size = int(cell_rank.max()) + 1
+    halos = [len(halo(dofs, cell_rank, owner, r)) for r in range(size)]
+    owned = np.bincount(owner, minlength=size)
+    return {"cells_max": int(np.bincount(cell_rank).max()), "owned_max": int(owned.max()),
+            "halo_max": int(max(halos)), "halo_mean": float(np.mean(halos)),
+            "halo_total": int(sum(halos))}
+
+
+def weak(cells_per_rank: int, layers: int, metis_up_to: int) -> list:
+    """Ranks 1..64; the grid grows in x and y (a package: wide and thin, ``layers`` cells
+    through the thickness), square in plan, about ``cells_per_rank`` cells per rank."""
+    from thermomech.distributed.partition import metis_partition, slab_partition
+
+    rows = []
+    for ranks in (1, 2, 4, 8, 16, 32, 64):
+        side = int(round(np.sqrt(ranks * cells_per_rank / layers)))
+        grid_cells, dofs = box_grid((side, side, layers))
+        n = int(dofs.max()) + 1
+        row = {"ranks": ranks, "grid": [side, side, layers], "cells": int(grid_cells.size),
+               "q1_dofs": n}
+        row["slab"] = partition_numbers(dofs, slab_partition(grid_cells, ranks), n)
+        if ranks <= metis_up_to:
+            parts = metis_partition(dofs, ranks, ncommon=4)
+            row["metis"] = partition_numbers(dofs, parts, n)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("strong")
+    s.add_argument("--python", default=sys.executable, help="a Python with mpi4py, petsc4py")
+    s.add_argument("--size", type=float, default=0.2e-3, help="mesh.target_size, m")
+    s.add_argument("--physics", choices=["heat", "warpage"], default="heat")
+    s.add_argument("--method", default="cg-gamg")
+    s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    w = sub.add_parser("weak")
+    w.add_argument("--cells-per-rank", type=int, default=50_000)
+    w.add_argument("--layers", type=int, default=20)
+    w.add_argument("--metis-up-to", type=int, default=64)
+    args = parser.parse_args(argv)
+    stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    if args.mode == "strong":
+        key = f"strong {args.physics} {args.method} {args.size * 1e3:g} mm"
+        stored[key] = strong(args.python, args.size, args.physics, args.method, args.ranks)
+    else:
+        stored[f"weak {args.cells_per_rank} cells per rank"] = weak(
+            args.cells_per_rank, args.layers, args.metis_up_to)
+    BASELINE.write_text(json.dumps(stored, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
