@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--solver", default="auto", choices=[*SERIAL_SOLVERS, "cg-gamg",
                                                           "cg-hypre"],
                      help="linear solver (default: by size; with --backend petsc: cg-gamg "
-                     "or cg-hypre, default cg-gamg)")
+                     "(default), cg-hypre or direct (MUMPS))")
     run.add_argument("--backend", default="serial", choices=["serial", "petsc"],
                      help="serial (one process), or petsc: one model across the ranks of "
                      "mpiexec -n N (needs mpi4py and petsc4py: docs/mpi.md)")

@@ -24,8 +24,10 @@ from ..model_file import load_model, mesh_model
 from . import solves
 from .mpi import RanksFailedError, abort_on_failure, agreed, exit_code, message, petsc
 
-METHODS = {"auto": "cg-gamg", "cg-gamg": "cg-gamg", "cg-hypre": "cg-hypre"}
-"""``--solver`` with ``--backend petsc`` -> the distributed method (auto: CG + GAMG)."""
+METHODS = {"auto": "cg-gamg", "cg-gamg": "cg-gamg", "cg-hypre": "cg-hypre",
+           "direct": "direct"}
+"""``--solver`` with ``--backend petsc`` -> the distributed method (auto: CG + GAMG;
+direct: MUMPS' distributed Cholesky)."""
 
 LAUNCHER_RANK = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID")
 """Environment variables in which MPI launchers give a process its rank."""
