@@ -57,8 +57,6 @@ def test_bad_recipes_name_the_step_and_field(steps, field, words):
 @pytest.mark.parametrize("step, field, words", [
     ({"name": "cool", "increments": 0}, "mechanical.steps[2] (cool).increments", ">= 1"),
     ({"name": "cool", "increments": 1.5}, "mechanical.steps[2] (cool).increments", "int"),
-    ({"name": "cool", "temperature": "thermal"}, "mechanical.steps[2] (cool).temperature",
-     "not yet supported"),
     ({"name": "cool", "cure_shrinkage": {"mold": "-1 %"}},
      "mechanical.steps[2] (cool).cure_shrinkage.mold", "between 0 and 10 %"),
     ({"name": "cool", "temperature": "hot"}, "mechanical.steps[2] (cool).temperature",

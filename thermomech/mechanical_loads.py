@@ -96,14 +96,17 @@ class ProcessStep:
     Parts named in ``add`` are activated strain-free at the start of the step (stress-free in
     the deformed configuration, thermal strain counted from the temperature at that moment);
     parts named in ``remove`` leave the model at the start of the step. The temperature
-    (degC, uniform) goes linearly from the previous step's to ``temperature`` over
+    (degC, uniform, or ``"thermal"``: the steady temperature field of the model's heat
+    problem, see ``process_temperature``) goes linearly from the previous step's to
+    ``temperature`` (node by node for a field) over
     ``increments`` solves; ``cure_shrinkage`` (part -> linear shrinkage, a fraction:
     ``"0.25 %"``) is released linearly over the same increments and stays afterwards.
     """
 
     name: str = param("", None, "step name (messages, the warpage history)")
     temperature: float | str | None = param(None, "temperature", "uniform temperature at the "
-                                            "end of the step (default: unchanged)",
+                                            "end of the step (default: unchanged), or "
+                                            "\"thermal\": the heat problem's steady field",
                                             keywords=("thermal",))
     increments: int = param(1, None, "solves in the step, temperature linear in between")
     add: tuple[str, ...] = param((), None, "parts activated strain-free at the start")
@@ -114,14 +117,10 @@ class ProcessStep:
                                              mapping=True)
 
     def __post_init__(self):
-        if self.temperature == "thermal":
-            raise ModelError("temperature", "\"thermal\" (a temperature field per step) is "
-                                            "not yet supported in process steps: give a "
-                                            "uniform temperature")
-        if isinstance(self.temperature, str):
+        if isinstance(self.temperature, str) and self.temperature != "thermal":
             object.__setattr__(self, "temperature", parse_quantity(
                 self.temperature, "temperature", "temperature"))
-        if self.temperature is not None:
+        if self.temperature is not None and self.temperature != "thermal":
             check_physical(self.temperature, "temperature", "temperature")
         if isinstance(self.increments, bool) or not isinstance(self.increments, int) or \
                 self.increments < 1:

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
@@ -65,8 +66,9 @@ from .results import WarpageResult
 
 @dataclass(frozen=True)
 class Increment:
-    """One solved increment: step index and name, increment (1-based), temperature (degC)
-    and the warpage result (displacement m, rigid motion removed)."""
+    """One solved increment: step index and name, increment (1-based), temperature (degC;
+    a field's volume mean, ``process_temperature``) and the warpage result (displacement m,
+    rigid motion removed; its ``temperature`` the field)."""
 
     step: int
     name: str
@@ -95,13 +97,18 @@ class ProcessModel(ElasticModel):
     active : (parts,) bool, inactive parts carry no stress;
     births : ((part index, displacement at its birth (N,) m), ...): eps0 of the part's
         cells is the strain of that displacement;
-    space : the displacement space.
+    space : the displacement space;
+    activation_fields : ((part index, nodal T_act (N_T,) degC), ...) on
+        ``activation_space``: parts born while the temperature was a field, stress-free at
+        it point by point (``process_temperature``).
     """
 
     shrinkage: np.ndarray = None
     active: np.ndarray = None
     births: tuple = ()
     space: object = None
+    activation_fields: tuple = ()
+    activation_space: object = None
 
     def thermal_strain(self, part: np.ndarray, T) -> np.ndarray:
         """eps_th + eps_ch (normal strains, see ``ElasticModel.thermal_strain``)."""
@@ -120,6 +127,8 @@ class ProcessModel(ElasticModel):
         points of ``space.basis``, or located)."""
         offset = self._birth_gradient(part, grad, coords, cells)
         out = super().stress(part, grad - offset, T, coords, generalized_strain)
+        if self.activation_fields:
+            out -= thermal_steps.activation_stress(self, part, coords, cells, generalized_strain)
         if generalized_strain is not None:  # eps0_yy = g_birth . (1, x, z) of born parts
             n = self.space.N
             for index, u in self.births:
@@ -164,6 +173,9 @@ class _State:
     temperature: float        # degC
     molten: np.ndarray = None  # (parts,) bool: present in the recipe but above T_m
     melting: np.ndarray = None  # (parts,) degC: melting point of the parts that melt, inf
+    field: object = None      # the heat problem's Field ("thermal" steps), or None
+    activation_fields: tuple = ()  # ((part, nodal T_act), ...) parts born at a field
+    activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
 
 
 def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
@@ -182,7 +194,7 @@ def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
 
 def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
                   order: int | None = None, element: str | None = None, solver="auto",
-                  assembly: str = "auto", activation: str = "strain_free"
+                  assembly: str = "auto", activation: str = "strain_free", thermal=None
                   ) -> ProcessResult:
     """Solve the recipe ``loads.steps`` on ``package``: one result per increment.
 
@@ -190,8 +202,9 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     ``"strain_free"`` (CalculiX / Abaqus ADD=STRAIN FREE, the physics of the module doc) or
     ``"with_strain"`` (Abaqus ADD=WITH STRAIN: a born part takes the strain of the nodes it
     attaches to, eps0 = 0, and its thermal strain counts from the recipe's initial
-    temperature; kept as the negative control of the verification). ModelError for a bad
-    recipe (naming the step's field) or an ambiguous start temperature.
+    temperature; kept as the negative control of the verification). thermal: the
+    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). ModelError
+    for a bad recipe (naming the step's field) or an ambiguous start temperature.
     """
     if activation not in ("strain_free", "with_strain"):
         raise ValueError(f"unknown activation {activation!r}")
@@ -202,6 +215,7 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     start = float(initial_temperature(package, loads, dict(zip(
         package.parts, setup.model.stress_free.tolist()))))
     state = _initial_state(setup, loads, start)
+    state.field = thermal_steps.field_setup(setup, loads, thermal)
     solver_cache: dict = {}
     out = []
     for index, step in enumerate(loads.steps):
@@ -235,7 +249,8 @@ def _change_parts(setup, state: _State, step: ProcessStep, active_after: set[str
     present = np.array([p in active_after for p in parts])
     state.molten = state.molten & present
     state.active = present & ~state.molten
-    melt(state, state.melting, state.temperature)
+    melt(state, state.melting, thermal_steps.part_maxima(state.temperature, state.field,
+                                                         setup.part, len(parts)))
 
 
 def _birth(setup, state: _State, born: list[int], T: float) -> None:
@@ -247,7 +262,9 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
         (p, state.u) for p in born)
     state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] not in born}
     state.activation = state.activation.copy()
-    state.activation[born] = T
+    state.activation[born] = thermal_steps.mean(T, state.field)
+    state.activation_fields = tuple(f for f in state.activation_fields if f[0] not in born
+                                    ) + thermal_steps.born_fields(born, T)
 
 
 def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
@@ -293,7 +310,7 @@ def _extended(space, u: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndar
 def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver, assembly,
               cache: dict) -> list[Increment]:
     begin = state.temperature
-    end = begin if step.temperature is None else float(step.temperature)
+    end = thermal_steps.step_end(step, begin, state.field)
     released = state.shrinkage.copy()
     parts = list(setup.package.parts)
     out = []
@@ -304,16 +321,20 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
         tick = time.perf_counter()
-        melt(state, state.melting, T)
-        _solidify(setup, loads, state, solver, assembly, cache, T)
-        check_left(state, step_path(index, step), T)
-        at = replace(setup, model=setup.model.at(T))  # E(T), nu(T): the stiffness at T
+        hottest = thermal_steps.part_maxima(T, state.field, setup.part, len(parts))
+        melt(state, state.melting, hottest)
+        thermal_steps.check_solidifying(solidifying(state, state.melting, hottest), T,
+                                        parts, step_path(index, step))
+        _solidify(setup, loads, state, solver, assembly, cache, hottest)
+        mean = thermal_steps.mean(T, state.field)  # T itself when uniform
+        check_left(state, step_path(index, step), mean)
+        at = replace(setup, model=setup.model.at(mean))  # E(T), nu(T): the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
         u, stats = _solve(system, F)
         state.u, state.temperature = u, T
         stats["seconds"] = time.perf_counter() - tick
-        out.append(Increment(index, step.name, k, T, _result(at, loads, state, u, stats)))
+        out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats)))
     return out
 
 
@@ -415,8 +436,15 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     birth offsets as the loads stored at each birth."""
     model = _model(setup, state)
     generalized = _generalized(setup)
-    F = thermal_load(replace(setup, model=model), T, _fast(setup, assembly) and
-                      not generalized)
+    fast = _fast(setup, assembly) and not generalized
+    if thermal_steps.is_field(T):
+        F = thermal_steps.field_thermal_load(replace(setup, model=model), model,
+                                             thermal_steps.as_load(T, state.field), fast)
+    else:
+        F = thermal_load(replace(setup, model=model), T, fast)
+    for part, values in state.activation_fields:
+        if state.active[part]:
+            F = F - thermal_steps.activation_load(setup, state, model, part, values, fast)
     if generalized:
         basis = setup.basis.basis
         strain = np.broadcast_to(model.thermal_strain(setup.part, T),
@@ -472,7 +500,9 @@ def _model(setup, state: _State) -> ProcessModel:
     base = {f.name: getattr(setup.model, f.name) for f in fields(ElasticModel)}
     base["stress_free"] = state.activation
     return ProcessModel(**base, shrinkage=state.shrinkage, active=state.active,
-                        births=state.births, space=setup.basis)
+                        births=state.births, space=setup.basis,
+                        activation_fields=state.activation_fields,
+                        activation_space=state.field.space if state.field else None)
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:
@@ -480,6 +510,7 @@ def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageR
     N = setup.basis.N
     return WarpageResult(
         package=setup.package, loads=loads, space=setup.basis, displacement=u[:N],
-        stats=stats, element=setup.element, plane=model.plane, temperature=state.temperature,
+        stats=stats, element=setup.element, plane=model.plane,
+        temperature=thermal_steps.as_load(state.temperature, state.field),
         stress_free_temperature=dict(zip(setup.package.parts, state.activation.tolist())),
         generalized_strain=u[N:].copy() if _generalized(setup) else None, model=model)
