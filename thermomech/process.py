@@ -19,7 +19,8 @@ Inactive cells contribute nothing (their stiffness is multiplied by zero) and ev
 touched by no active cell is fixed at zero. A removed part's stresses vanish at once (linear
 elasticity: the end state is path independent, so one increment is exact). After every
 change of the active set the rigid motion the supports leave free is held by a minimal
-(3-2-1) set of dofs of the active body and projected out of the reported displacement.
+(3-2-1) set of dofs of each face-connected body of the active cells (``process_bodies``: a
+die floating on molten bumps is a body of its own) and projected out of the displacement.
 A solder part (``melting``) is removed at an increment above its melting point T_m and
 born again strain-free at T_m (on the rest solved at T_m, T_act = T_m) at the first
 increment at or below it (``mechanical.solder_melts``).
@@ -61,6 +62,7 @@ from .mechanics import (
 )
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
+from .process_bodies import body_supports
 from .results import WarpageResult
 
 
@@ -350,6 +352,7 @@ class _System:
     modes: np.ndarray       # (N, k) rigid motions of the active body left free
     rigid: np.ndarray       # (N, m) all rigid motions on the active dofs (zero elsewhere)
     active_dofs: np.ndarray
+    bodies: list            # part names of each face-connected body (process_bodies)
 
 
 def _stiffness_key(setup, active: np.ndarray) -> bytes:
@@ -416,10 +419,7 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly) -> _System
     on = np.zeros(space.N, dtype=bool)
     on[active_dofs] = True
     rigid = constraints.rigid_body_modes(space.doflocs, space.components) * on[:, None]
-    modes = constraints.free_rigid_modes(rigid, constrained)
-    where = space.doflocs[:, active_dofs]
-    hold = 0.5 * (where.min(axis=1) + where.max(axis=1))
-    held = constraints.minimal_supports(modes, space.doflocs, hold)
+    held, modes, bodies = body_supports(package, space, cell_active, constrained)
     fixed = np.union1d(np.union1d(inactive, constrained), held)
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
@@ -427,7 +427,7 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly) -> _System
     solve = factorized_condensed(K, fixed, solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
     return _System(K, solve, [], fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
-                   active_dofs)
+                   active_dofs, bodies)
 
 
 def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
@@ -492,7 +492,7 @@ def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
     stats = {**balance, "linear_solver": dict(stats), "new_system": len(system.history) == 1,
              "residual": stats.get("relative_residual"),
              "unknowns": int(len(u) - len(system.fixed)),
-             "rigid_modes_removed": int(system.modes.shape[1])}
+             "rigid_modes_removed": int(system.modes.shape[1]), "bodies": system.bodies}
     return u, stats
 
 
