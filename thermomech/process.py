@@ -44,7 +44,6 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
@@ -62,7 +61,7 @@ from .mechanics import (
 )
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
-from .process_bodies import body_supports
+from .process_bodies import body_supports, extended
 from .results import WarpageResult
 
 
@@ -259,7 +258,7 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     """``born`` parts stress-free on ``state.u`` (eps0 = its strain), thermal strain from T."""
     cells = np.flatnonzero(np.isin(setup.part, born))
     old = np.flatnonzero(state.active[setup.part])
-    state.u = _extended(setup.basis, state.u, old, cells)
+    state.u = extended(setup.basis, state.u, old, cells)
     state.births = tuple(b for b in state.births if b[0] not in born) + tuple(
         (p, state.u) for p in born)
     state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] not in born}
@@ -273,40 +272,16 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: flo
     """Molten parts at or below their melting point at ``T`` degC are born strain-free at
     their melting point T_m on the rest of the package solved at T_m (highest T_m first;
     the cure shrinkage released by the end of the increment, the end-temperature rule)."""
-    for part in solidifying(state, state.melting, T):
-        Tm = float(state.melting[part])
+    parts = solidifying(state, state.melting, T)
+    for Tm in sorted({float(state.melting[p]) for p in parts}, reverse=True):
+        group = [p for p in parts if state.melting[p] == Tm]  # one solve per T_m
         if state.active.any():
             at = replace(setup, model=setup.model.at(Tm))
             system = _system(at, loads, state.active, solver, assembly, cache)
             state.u = _solve(system, _load(at, state, Tm, assembly))[0]
-        _birth(setup, state, [part], Tm)
+        _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
-        state.molten[part], state.active[part] = False, True  # keep the earlier arrays
-
-
-def _extended(space, u: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``u`` carried onto the dofs only the ``new`` cells touch: the first-order Taylor
-    extension ``u(x_n) + grad u(x_n) (x - x_n)`` from the nearest dof x_n of the ``old``
-    cells (evaluated in one old cell holding it). The stresses do not depend on it (eps0
-    absorbs it); it places a born part in the deformed configuration of its neighbours,
-    exactly so when they deform affinely (a part cast onto an expanded carrier)."""
-    every = space.dofs.element_dofs
-    old_dofs = np.unique(every[:, old])
-    new_dofs = np.setdiff1d(np.unique(every[:, new]), old_dofs, assume_unique=True)
-    if not len(old_dofs) or not len(new_dofs):
-        return u
-    cell_of = np.full(space.N, -1, dtype=np.int64)
-    cell_of[every[:, old]] = np.broadcast_to(old, every[:, old].shape)
-    loc = space.doflocs
-    nearest = old_dofs[cKDTree(loc[:, old_dofs].T).query(loc[:, new_dofs].T)[1]]
-    value, grad = space.evaluate(u, loc[:, nearest], cell_of[nearest])
-    comp = space.components[new_dofs].astype(np.int64)
-    step = loc[:, new_dofs] - loc[:, nearest]  # (dim, n)
-    columns = np.arange(len(new_dofs))
-    out = u.copy()
-    out[new_dofs] = value[comp, columns] + np.einsum("dn,dn->n", grad[comp, :, columns].T,
-                                                     step)
-    return out
+        state.molten[group], state.active[group] = False, True  # keep the earlier arrays
 
 
 def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver, assembly,
@@ -340,6 +315,11 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
     return out
 
 
+HISTORY, KEPT = 8, 4
+"""Solutions kept per stiffness for warm starts (the load of a ramp spans a few directions:
+a constant, T, one more per glass transition crossed, the births), and stiffnesses kept."""
+
+
 @dataclass(frozen=True)
 class _System:
     """The constrained stiffness of one active set, factorized once."""
@@ -353,6 +333,7 @@ class _System:
     rigid: np.ndarray       # (N, m) all rigid motions on the active dofs (zero elsewhere)
     active_dofs: np.ndarray
     bodies: list            # part names of each face-connected body (process_bodies)
+    solves: list            # [number of solves with this factorization]
 
 
 def _stiffness_key(setup, active: np.ndarray) -> bytes:
@@ -364,12 +345,20 @@ def _stiffness_key(setup, active: np.ndarray) -> bytes:
 
 def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
     """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
-    the active set or an active part's elasticity matrix changed."""
+    the active set or an active part's elasticity matrix changed. The solutions solved with
+    a stiffness are kept (``HISTORY`` per stiffness, the last ``KEPT`` stiffnesses) and given
+    to its system when it is built again (a reflow returning to the solid package after
+    its solder melted): they are exact warm starts for it."""
     key = _stiffness_key(setup, active)
-    if key not in cache:
-        cache.clear()  # one factorization alive at a time
-        cache[key] = _build_system(setup, loads, active, solver, assembly)
-    return cache[key]
+    systems, histories = cache.setdefault("systems", {}), cache.setdefault("histories", {})
+    if key not in systems:
+        systems.clear()  # one factorization alive at a time
+        history = histories.pop(key, [])
+        histories[key] = history  # the most recent last
+        for old in list(histories)[:-KEPT]:
+            del histories[old]
+        systems[key] = _build_system(setup, loads, active, solver, assembly, history)
+    return systems[key]
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -407,7 +396,8 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str):
     return sp.bmat([[K, coupling], [coupling.T, sp.csr_matrix(out_of_plane)]], format="csr")
 
 
-def _build_system(setup, loads, active: np.ndarray, solver, assembly) -> _System:
+def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
+                  ) -> _System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
     K = _stiffness(setup, active, assembly)
@@ -426,8 +416,8 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly) -> _System
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
     solve = factorized_condensed(K, fixed, solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
-    return _System(K, solve, [], fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
-                   active_dofs, bodies)
+    return _System(K, solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
+                   active_dofs, bodies, [0])
 
 
 def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
@@ -466,7 +456,13 @@ def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: 
     if key not in state.birth_loads:
         only = np.arange(len(setup.package.parts)) == part
         state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] != part}
-        state.birth_loads[key] = _stiffness(setup, only, assembly) @ u_birth
+        if _fast(setup, assembly) and not _generalized(setup):  # the part's cells only
+            cells = np.flatnonzero(setup.part == part)
+            state.birth_loads[key] = structured.elasticity_product(
+                setup.package, setup.basis, setup.model.reduced[setup.part[cells]], u_birth,
+                cells)
+        else:
+            state.birth_loads[key] = _stiffness(setup, only, assembly) @ u_birth
     return state.birth_loads[key]
 
 
@@ -483,13 +479,14 @@ def _guess(system: _System, F: np.ndarray) -> np.ndarray:
 
 def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
     u, stats = system.solve(F, np.zeros(len(system.fixed)), _guess(system, F))
-    system.history[:] = system.history[-2:] + [(F, u)]
+    system.history[:] = system.history[1 - HISTORY:] + [(F, u)]
+    system.solves[0] += 1
     reactions = system.K @ u - F
     balance = force_balance(system.rigid, reactions, F, system.held)
     if system.modes.shape[1]:
         rows = system.active_dofs
         u = u - system.modes @ np.linalg.lstsq(system.modes[rows], u[rows], rcond=None)[0]
-    stats = {**balance, "linear_solver": dict(stats), "new_system": len(system.history) == 1,
+    stats = {**balance, "linear_solver": dict(stats), "new_system": system.solves[0] == 1,
              "residual": stats.get("relative_residual"),
              "unknowns": int(len(u) - len(system.fixed)),
              "rigid_modes_removed": int(system.modes.shape[1]), "bodies": system.bodies}

@@ -12,6 +12,9 @@ Bodies are the face-connected pieces of the active cells (two cells sharing a fa
 meshes from neighbouring grid cells, on imported meshes from scikit-fem's facets. Bodies
 that touch along an edge or at a corner only (sharing dofs but no face) cannot be held
 this way (a hinge left free, or held twice): a ModelError names their parts.
+
+``extended`` places a born part's own dofs in the deformed configuration of the body it is
+born on (the displacement its birth strain is taken from).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .errors import ModelError
 from .fem import constraints
@@ -93,3 +97,28 @@ def body_supports(package, space, cell_active: np.ndarray, constrained: np.ndarr
         modes.append(free)
     return (np.concatenate(held), np.hstack(modes),
             [part_names(package, cells) for cells in groups])
+
+
+def extended(space, u: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``u`` carried onto the dofs only the ``new`` cells touch: the first-order Taylor
+    extension ``u(x_n) + grad u(x_n) (x - x_n)`` from the nearest dof x_n of the ``old``
+    cells (evaluated in one old cell holding it). The stresses do not depend on it (eps0
+    absorbs it); it places a born part in the deformed configuration of its neighbours,
+    exactly so when they deform affinely (a part cast onto an expanded carrier)."""
+    every = space.dofs.element_dofs
+    old_dofs = np.unique(every[:, old])
+    new_dofs = np.setdiff1d(np.unique(every[:, new]), old_dofs, assume_unique=True)
+    if not len(old_dofs) or not len(new_dofs):
+        return u
+    cell_of = np.full(space.N, -1, dtype=np.int64)
+    cell_of[every[:, old]] = np.broadcast_to(old, every[:, old].shape)
+    loc = space.doflocs
+    nearest = old_dofs[cKDTree(loc[:, old_dofs].T).query(loc[:, new_dofs].T)[1]]
+    value, grad = space.evaluate(u, loc[:, nearest], cell_of[nearest])
+    comp = space.components[new_dofs].astype(np.int64)
+    step = loc[:, new_dofs] - loc[:, nearest]  # (dim, n)
+    columns = np.arange(len(new_dofs))
+    out = u.copy()
+    out[new_dofs] = value[comp, columns] + np.einsum("dn,dn->n", grad[comp, :, columns].T,
+                                                     step)
+    return out
