@@ -30,6 +30,7 @@ LAYERS = {
     "process_temperature": 7, "process_bodies": 7, "steady_sets": 7, "zth": 7,
     "inp_mesh": 4, "inp_materials": 4, "melting": 4,
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
+    "inp_process": 8,
     "provenance": 8,
     "analysis": 9, "study": 9, "characterization": 9, "characterization_table": 8,
     "compact_models": 9, "delphi": 9, "cli": 10, "__init__": 10, "__main__": 10,

@@ -161,8 +161,10 @@ def cmd_export(args) -> int:
 def _deck_temperature(model):
     """The heat solution a warpage deck at ``mechanical.temperature = "thermal"`` needs (the
     deck writer solves nothing), or None."""
-    if model.mechanical is None or model.mechanical.temperature != "thermal" or \
-            model.thermal is None:
+    mechanical = model.mechanical
+    if mechanical is None or model.thermal is None or (
+            mechanical.temperature != "thermal" and not any(
+                step.temperature == "thermal" for step in mechanical.steps)):
         return None
     from .model_file import mesh_model
     from .thermal import solve_thermal, solve_transient
@@ -176,7 +178,8 @@ def _deck_names(model, name: str) -> list[str]:
     """The deck files ``export_model`` writes for ``model`` (checked before meshing; the
     commit checks what was really written)."""
     analyses = (["heat"] if model.thermal is not None else []) + (
-        ["warpage"] + (["warpage_curve"] if model.mechanical.temperatures else [])
+        ["process" if model.mechanical.steps else "warpage"]
+        + (["warpage_curve"] if model.mechanical.temperatures else [])
         if model.mechanical is not None else [])
     if len(analyses) <= 1:
         return [name]
