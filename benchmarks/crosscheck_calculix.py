@@ -18,27 +18,27 @@ Elements: heat Q1 (DC3D8 / Hex1; 2D CPS4 in a heat step / Quad1); warpage 3D C3D
 CalculiX does not have; the 2D default generalized plane strain has no CalculiX element).
 
 Process recipes (meshes/process/*.toml, ``--process``; default the panel fan-out on its
-glass carrier): the recipe solved by ``solve_process`` (HexS2) against the exported
-``process`` deck (``*MODEL CHANGE`` ADD=STRAIN FREE / REMOVE, one CalculiX step per
-increment), step by step: the warpage of the base of the parts present from the start and
-never removed (after lift-off, the package's bottom; before, the carrier's interface) and
-the displacement field of those parts (up to a rigid motion). Two things are taken out of
-the comparison, as ``inp_process`` explains: CalculiX adds elements
+glass carrier and the fan-out on its tape): the recipe solved by ``solve_process`` (HexS2)
+against the exported ``process`` deck (``*MODEL CHANGE`` ADD=STRAIN FREE / REMOVE, one
+CalculiX step per increment), step by step: the warpage of the base of the parts present
+from the start and never removed (after lift-off, the package's bottom; before, the
+carrier's interface) and the displacement field of those parts (up to a rigid motion). Two
+things are taken out of the comparison, as ``inp_process`` explains: CalculiX adds elements
 strain-free only in geometrically nonlinear steps (``*STEP,NLGEOM``), so the deck of the
-check scales every CTE by ``PROCESS_SCALE`` (the displacements are compared divided by
-it: the linear limit of CalculiX's analysis); and a born part's own nodes start from their
-last displacement in CalculiX (zero), from the Taylor extension of their neighbours in
+check scales every CTE by ``PROCESS_SCALE`` (the displacements are compared divided by it:
+the linear limit of CalculiX's analysis); and a born part's own nodes start from their last
+displacement in CalculiX (zero), from the Taylor extension of their neighbours in
 thermomech, which moves them by a fixed field and leaves every stress and the other parts'
-displacements unchanged. Both criteria are percent of the largest value of the recipe
-(the warpage, the displacement of those parts): a flat state after lift-off has no
-relative error.
+displacements unchanged. Both criteria are percent of the largest value of the recipe (the
+warpage, the displacement of those parts): a flat state after lift-off has no relative
+error.
 
 Pass: every compared quantity within ``--tolerance`` percent (default 0.5). Exit codes:
 0 all passed, 1 a comparison failed, 3 ``ccx`` not found (install: apt-get install
 calculix-ccx). Wall times of both solvers and their ratio are printed per model.
 
     python benchmarks/crosscheck_calculix.py [--models flip_chip blocks] [--dims 3 2]
-        [--coarsen 2] [--tolerance 0.5] [--out out/crosscheck] [--process panel_fan_out]
+        [--coarsen 2] [--tolerance 0.5] [--out out/crosscheck] [--process panel_fan_out fan_out]
 """
 
 from __future__ import annotations
@@ -349,7 +349,7 @@ def main(argv=None) -> int:
                         help="target size factor (default 4 in 3D, 1 in 2D)")
     parser.add_argument("--tolerance", type=float, default=0.5, help="percent")
     parser.add_argument("--out", default=str(ROOT / "out" / "crosscheck"))
-    parser.add_argument("--process", nargs="*", default=["panel_fan_out"],
+    parser.add_argument("--process", nargs="*", default=["panel_fan_out", "fan_out"],
                         help="recipes in meshes/process/ (3D, coarsened like the models)")
     args = parser.parse_args(argv)
     if shutil.which("ccx") is None:

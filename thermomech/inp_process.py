@@ -1,10 +1,13 @@
 """A process recipe (``[[mechanical.steps]]``) as a CalculiX deck, so CalculiX can check it.
 
-One CalculiX ``*STEP`` (``*STATIC``, one increment) per increment of the recipe, in the
-order ``process.solve_process`` solves them, each ending at the increment's temperature
+One CalculiX ``*STEP,NLGEOM`` (``*STATIC``, one increment) per increment of the recipe, in
+the order ``process.solve_process`` solves them, each ending at the increment's temperature
 (``*TEMPERATURE``: ``NALL`` uniform, or node by node for a ``"thermal"`` step from the
 caller's heat solution). Linear elasticity makes a step's end state independent of the
-path, so one CalculiX step per increment is the recipe's increments exactly.
+path, so one CalculiX step per increment is the recipe's increments exactly. NLGEOM because
+CalculiX (2.20) adds elements strain-free only in geometrically nonlinear steps: the deck
+solves the recipe with large rotations, which differs from thermomech's small-strain
+solution by about (w / h)^2 (w the warpage, h the thickness).
 
 - Parts added in a recipe step: removed in the first CalculiX step (``*MODEL CHANGE,
   TYPE=ELEMENT,REMOVE``), added at their step with ``*MODEL CHANGE,TYPE=ELEMENT,ADD=STRAIN
