@@ -313,6 +313,9 @@ def warpage_text(model: Model, package: MeshedPackage, deck: DeckMesh, names, an
 def support_text(package: MeshedPackage, deck: DeckMesh, loads) -> str:
     """Symmetry planes, clamped surfaces and the minimal supports of the free rigid motion."""
     dim = package.dimension
+    if loads.displacements:
+        raise ModelError("mechanical.displacements", "prescribed displacements are not "
+                                                     "written to the CalculiX deck yet")
     letters = {"x": 1, "y": 2, "z": 3} if dim == 3 else {"x": 1, "z": 2}
     fixed = np.zeros((len(deck.points), dim), dtype=bool)
     for name, component in (("symmetry_x", 0), ("symmetry_y", 1)):

@@ -182,7 +182,27 @@ def load_model(path: str | os.PathLike) -> Model:
     package = data.get("package", {})
     if isinstance(package, dict) and isinstance(package.get("path"), str):
         data = {**data, "package": {**package, "path": str(path.parent / package["path"])}}
-    return model_from_dict(data)
+    return model_from_dict(with_files_from(data, path.parent))
+
+
+FILE_KEYS = (("mechanical", "displacements"), ("thermal", "fixed_temperature"))
+"""(section, list of tables) whose ``file`` keys name files relative to the model file."""
+
+
+def with_files_from(data: Mapping, base: Path) -> dict:
+    """``data`` with the relative ``file`` of every entry in :data:`FILE_KEYS` joined to
+    ``base`` (the model file's folder)."""
+    data = dict(data)
+    for section, key in FILE_KEYS:
+        table = data.get(section)
+        items = table.get(key) if isinstance(table, Mapping) else None
+        if not isinstance(items, list):
+            continue
+        items = [{**item, "file": str(base / item["file"])} if isinstance(item, Mapping)
+                 and isinstance(item.get("file"), str) and item["file"] else item
+                 for item in items]
+        data[section] = {**table, key: items}
+    return data
 
 
 def read_toml(path: Path, what: str) -> dict:
