@@ -14,6 +14,7 @@ from .packages import FAMILIES
 from .process import solve_process
 from .results import ThermalResult, WarpageResult
 from .study import StudyTable, define_study, load_study, run_study
+from .submodel import submodel, thermal_submodel
 from .thermal import solve_thermal, solve_transient
 from .thermal_loads import Convection, FixedTemperature, ThermalLoads
 
@@ -57,5 +58,7 @@ __all__ = [
     "solve_transient",
     "solve_warpage",
     "solve_warpage_curve",
+    "submodel",
     "summarize",
+    "thermal_submodel",
 ]
