@@ -187,3 +187,82 @@ def test_thermal_submodel_reproduces_the_global_temperature():
 def test_bad_regions_name_the_field(region, resolution, message):
     with pytest.raises(ModelError, match=message):
         local_package(block(target=0.5 * mm), region, resolution)
+
+
+MODEL = """
+[package]
+family = "blocks"
+
+[[package.blocks]]
+name = "substrate"
+material = "fr4"
+x = [-2, 2]
+y = [-2, 2]
+z = [0, 0.5]
+
+[[package.blocks]]
+name = "mold"
+material = "mold"
+x = [-2, 2]
+y = [-2, 2]
+z = [0.5, 1.2]
+
+[[package.blocks]]
+name = "die"
+material = "silicon"
+x = [-1, 1]
+y = [-1, 1]
+z = [0.6, 1.0]
+
+[mesh]
+symmetry = "quarter"
+target_size = "0.5 mm"
+min_cells_per_layer = 1
+
+[thermal]
+power = { die = "1 W" }
+convection = [{ surface = "top", h = 500 }, { surface = "bottom", h = 50 }]
+
+[mechanical]
+stress_free_temperature = "175 degC"
+temperature = "thermal"
+
+[submodel]          # the die corner, crossing no symmetry plane
+x = [0.6, 1.4]
+y = [0.6, 1.4]
+z = [0.4, 1.1]
+resolution = "0.1 mm"
+thermal_submodel = true
+"""
+
+
+def test_submodel_command_writes_the_local_results(tmp_path, capsys):
+    import json
+
+    from thermomech.cli import main
+    from thermomech.model_file import load_model, model_from_dict, model_to_dict
+
+    (tmp_path / "m.toml").write_text(MODEL)
+    model = load_model(tmp_path / "m.toml")
+    assert model.submodel.resolution == pytest.approx(0.1 * mm)
+    assert model_from_dict(model_to_dict(model)).submodel == model.submodel
+    assert main(["submodel", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out"),
+                 "-q"]) == 0
+    summary = json.loads((tmp_path / "out" / "submodel.json").read_text())
+    assert (tmp_path / "out" / "submodel.vtm").is_file()
+    assert np.ravel(summary["region_mm"]) == pytest.approx([0.6, 1.4, 0.6, 1.4, 0.4, 1.1])
+    assert set(summary["von_mises_max_MPa"]["local"]) == {"substrate", "mold", "die"}
+    assert set(summary["von_mises_max_MPa"]["global"]) == {"substrate", "mold", "die"}
+    # the hottest point of the corner region lies on a cut face (towards the die centre),
+    # which holds the global temperature
+    temperatures = summary["max_temperature_C"]
+    assert temperatures["local"] == pytest.approx(temperatures["global"], rel=0.02)
+    assert summary["local_cells"] > summary["global_cells"] / 10
+
+
+def test_submodel_command_needs_the_section(tmp_path, capsys):
+    from thermomech.cli import main
+
+    (tmp_path / "m.toml").write_text(MODEL.split("[submodel]")[0])
+    assert main(["submodel", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert "submodel: the model has no [submodel] section" in capsys.readouterr().err

@@ -41,9 +41,11 @@ from .errors import ModelError
 from .fem.space import Field
 from .geometry import Box, Layout
 from .mechanical_loads import MechanicalLoads, PrescribedDisplacement
+from .mechanical_metrics import part_maxima, von_mises
 from .mechanics import solve_warpage
 from .meshing import Faces, MeshedPackage, face_centres, mesh_layout
 from .results import ThermalResult, WarpageResult
+from .submodel_spec import SubmodelSpec
 from .thermal import solve_thermal, thermal_space
 from .thermal_loads import FixedTemperature
 
@@ -203,9 +205,9 @@ def submodel(result: WarpageResult, region, resolution: float | None = None, *,
     region : ((x0, x1), (y0, y1), (z0, z1)) m, package coordinates (2D: ((x0, x1), (z0,
         z1))); it may cross symmetry planes of the global model.
     resolution : m, target cell size of the local mesh (default: a quarter of the global).
-    thermal : a local thermal result (:func:`thermal_submodel`) to load the local model with;
-        default the global temperature (uniform, or its field interpolated at the local
-        dofs).
+    thermal : the :func:`thermal_submodel` of the same region to load the local model with
+        (its local package is used: resolution is then ignored); default the global
+        temperature (uniform, or its field interpolated at the local dofs).
     solver : as for :func:`~thermomech.mechanics.solve_warpage`.
 
     Returns
@@ -219,7 +221,8 @@ def submodel(result: WarpageResult, region, resolution: float | None = None, *,
                                              "section is not supported (its out-of-plane "
                                              "strain belongs to the whole section): use "
                                              "plane = \"strain\" or \"stress\", or 3D")
-    local = local_package(result.package, region, resolution)
+    local = _same_region(thermal, region) if thermal is not None else local_package(
+        result.package, region, resolution)
     loads = _local_loads(result.loads, local)
     drive = PrescribedDisplacement(CUT, "xyz" if local.dimension == 3 else "xz",
                                    function=global_displacement(result))
@@ -229,6 +232,15 @@ def submodel(result: WarpageResult, region, resolution: float | None = None, *,
                         solver=solver)
     return dataclasses.replace(out, stats={**out.stats, "submodel": _stats(
         result.package, local, region, start)})
+
+
+def _same_region(thermal: ThermalResult, region) -> MeshedPackage:
+    """The local package of a thermal submodel of ``region`` (a ModelError otherwise)."""
+    made = thermal.stats.get("submodel", {}).get("region_m")
+    if CUT not in thermal.package.surfaces or made is None or not np.allclose(
+            made, np.asarray(region, dtype=float)):
+        raise ModelError("thermal", "expected the thermal_submodel of the same region")
+    return thermal.package
 
 
 def _local_loads(loads: MechanicalLoads, local: MeshedPackage) -> MechanicalLoads:
@@ -281,3 +293,83 @@ def _stats(package: MeshedPackage, local: MeshedPackage, region: Sequence, start
     return {"region_m": np.asarray(region, dtype=float).tolist(),
             "cut_faces": int(len(local.surfaces[CUT])), "local_cells": int(local.ncells),
             "global_cells": int(package.ncells), "seconds": time.perf_counter() - start}
+
+
+# --- a model file's [submodel] -------------------------------------------------------------
+
+def solve_submodels(spec: SubmodelSpec, thermal: ThermalResult | None,
+                    mechanical: WarpageResult | None, solver="auto"
+                    ) -> tuple[ThermalResult | None, WarpageResult | None]:
+    """The local results of a model file's ``[submodel]`` given its global results: a
+    thermal submodel when asked for (``thermal_submodel``, a steady global field), and the
+    mechanical submodel (loaded with it) when there is a global warpage."""
+    if thermal is None and mechanical is None:
+        raise ModelError("submodel", "needs a [thermal] or [mechanical] analysis to drive it")
+    package = (mechanical or thermal).package
+    region = spec.region(package.dimension)
+    local_thermal = None
+    if spec.thermal_submodel:
+        if thermal is None:
+            raise ModelError("submodel.thermal_submodel", "needs a [thermal] section")
+        local_thermal = thermal_submodel(thermal, region, spec.resolution, solver=solver)
+    if mechanical is None:
+        return local_thermal, None
+    local = submodel(mechanical, region, spec.resolution, solver=solver,
+                     thermal=local_thermal if isinstance(mechanical.temperature, Field)
+                     else None)
+    return local_thermal, local
+
+
+def submodel_summary(mechanical: WarpageResult | None, local: WarpageResult | None,
+                     thermal: ThermalResult | None = None,
+                     local_thermal: ThermalResult | None = None) -> dict:
+    """The numbers of a submodel run (``submodel.json``): the region, both meshes, and per
+    part the largest von Mises stress (MPa) of the local model and of the global model at
+    its quadrature points in the region; the largest temperature (degC) of the local
+    thermal model and of the global field at its nodes."""
+    first = local or local_thermal
+    stats = first.stats["submodel"]
+    out = {"region_mm": (np.asarray(stats["region_m"]) * 1e3).tolist(),
+           "local_cells": stats["local_cells"], "global_cells": stats["global_cells"],
+           "cut_faces": stats["cut_faces"]}
+    if local is not None:
+        out["von_mises_max_MPa"] = {
+            "local": {p: v["von_mises_max"] / 1e6 for p, v in part_maxima(local).items()},
+            "global": _global_maxima(mechanical, stats["region_m"])}
+        out["mechanical_seconds"] = stats["seconds"]
+    if local_thermal is not None:
+        at_local_nodes = global_temperature(thermal.space, thermal.temperature,
+                                            thermal.package)(*local_thermal.space.doflocs)
+        out["max_temperature_C"] = {"local": float(local_thermal.temperature.max()),
+                                    "global": float(at_local_nodes.max())}
+    return out
+
+
+def _inside(package: MeshedPackage, points: np.ndarray, region) -> np.ndarray:
+    """(n,) True where a point of the meshed part, or one of its mirror images under the
+    package's symmetry, lies in the region."""
+    bounds = np.asarray(region, dtype=float)
+    dim = package.dimension
+    images = [np.ones(dim)]
+    if package.symmetry != "none":
+        images.append(np.r_[-1.0, np.ones(dim - 1)])
+        if package.symmetry == "quarter" and dim == 3:
+            images += [np.array([1.0, -1.0, 1.0]), np.array([-1.0, -1.0, 1.0])]
+    hit = np.zeros(points.shape[1], dtype=bool)
+    for image in images:  # at most four mirror images
+        mirrored_points = points * image[:, None]
+        hit |= np.all((mirrored_points >= bounds[:, :1]) & (mirrored_points <= bounds[:, 1:]),
+                      axis=0)
+    return hit
+
+
+def _global_maxima(result: WarpageResult, region) -> dict[str, float]:
+    stress, points, _ = result.quadrature_stress()
+    dim = points.shape[0]
+    inside = _inside(result.package, points.reshape(dim, -1), region).reshape(
+        points.shape[1:])
+    vm = np.where(inside, von_mises(stress), -np.inf).max(axis=1)
+    part = np.asarray(result.package.cell_part)
+    return {name: float(vm[part == i].max() / 1e6) for i, name in
+            enumerate(result.package.parts) if np.isfinite(vm[part == i]).any()}
+
