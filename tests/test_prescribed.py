@@ -296,3 +296,25 @@ def test_expression_units():
     f = expression_function(["2 * x + sqrt(y) - z**2"], "e", length_scale=1e-3,
                             value_scale=1e-6)
     assert f(np.array([[1e-3], [4e-3], [3e-3]]))[0, 0] == pytest.approx(-5e-6)
+
+
+def test_two_dimensional_section_patch_test():
+    """The x-z section (plane strain): f(x, z) -> (ux, uz) on its outer edges, Quad1/Quad2."""
+    layout = Layout((Box("block", "steel", (0, 2 * mm), (-1 * mm, 1 * mm), (0, 1 * mm)),))
+    package = mesh_layout(layout, MeshOptions(dimension=2, target_size=0.5 * mm,
+                                              min_cells_per_layer=2), {"steel": STEEL})
+
+    def section(x, z):
+        return np.array([1e-3 * x - 2e-4 * z + 1e-6, 5e-4 * x + 2e-3 * z])
+    loads = MechanicalLoads(stress_free_temperature=125.0, temperature=25.0, plane="strain",
+                            displacements=tuple(PrescribedDisplacement(s, "xz",
+                                                                       function=section)
+                                                for s in OUTER))
+    for element in ("Quad1", "Quad2"):
+        result = solve_warpage(package, loads, element=element)
+        loc, comp = result.space.doflocs, result.space.components
+        exact = section(*loc)[comp, np.arange(result.space.N)]
+        assert np.abs(result.displacement - exact).max() < ROUND_OFF * np.abs(exact).max()
+    with pytest.raises(ModelError, match=r"displacements\[0\]\.directions: a 2D model"):
+        solve_warpage(package, MechanicalLoads(displacements=(
+            PrescribedDisplacement("top", "y", expression=("0",)),)))

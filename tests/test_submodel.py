@@ -266,3 +266,25 @@ def test_submodel_command_needs_the_section(tmp_path, capsys):
     (tmp_path / "m.toml").write_text(MODEL.split("[submodel]")[0])
     assert main(["submodel", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out")]) == 2
     assert "submodel: the model has no [submodel] section" in capsys.readouterr().err
+
+
+def test_two_dimensional_section_submodel():
+    """Plane strain x-z section of the block: the restriction property holds in 2D too; a
+    generalized plane strain section is refused (its e_yy belongs to the whole section)."""
+    layout = Layout((Box("block", "steel", (-2 * mm, 2 * mm), (-2 * mm, 2 * mm),
+                         (0, 1 * mm)),))
+    package = mesh_layout(layout, MeshOptions(dimension=2, target_size=0.25 * mm,
+                                              min_cells_per_layer=2), {"steel": STEEL})
+    space = thermal_space(package, 2)
+    x, z = space.doflocs
+    temperature = (space, curved_temperature(x, 0 * x, z))
+    result = solve_warpage(package, MechanicalLoads(stress_free_temperature=25.0,
+                                                    plane="strain"), temperature=temperature)
+    local = submodel(result, ((-1 * mm, 1 * mm), (0.25 * mm, 0.75 * mm)), 0.25 * mm)
+    points = INSIDE[[0, 2]]
+    expected = result.stress_at(points)
+    assert np.abs(local.stress_at(points) - expected).max() < 1e-8 * np.abs(expected).max()
+    general = solve_warpage(package, MechanicalLoads(stress_free_temperature=25.0),
+                            temperature=temperature)
+    with pytest.raises(ModelError, match="mechanical.plane: a submodel of a generalized"):
+        submodel(general, ((-1 * mm, 1 * mm), (0.25 * mm, 0.75 * mm)))

@@ -136,6 +136,9 @@ def cut_faces(local: MeshedPackage, layout: Layout, dim: int) -> Faces:
         centres = np.array([centres[0], np.zeros(len(faces)), centres[1]])
     lower = np.array([b.lower for b in layout.boxes])[:, :, None]  # (boxes, 3, 1)
     upper = np.array([b.upper for b in layout.boxes])[:, :, None]
+    near = np.all((lower[..., 0] <= centres.max(axis=1)) & (upper[..., 0] >= centres.min(
+        axis=1)), axis=1)  # only boxes at the region (a board has thousands)
+    lower, upper = lower[near], upper[near]
     inside = np.all((centres[None] >= lower) & (centres[None] <= upper), axis=1)
     if dim == 2:  # a box whose face lies on y = 0 counts only if it extends to y > 0
         inside &= (upper[:, 1] > 0)
