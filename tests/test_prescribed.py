@@ -318,3 +318,13 @@ def test_two_dimensional_section_patch_test():
     with pytest.raises(ModelError, match=r"displacements\[0\]\.directions: a 2D model"):
         solve_warpage(package, MechanicalLoads(displacements=(
             PrescribedDisplacement("top", "y", expression=("0",)),)))
+
+
+def test_a_function_may_return_numbers_for_some_components():
+    loads = MechanicalLoads(stress_free_temperature=25.0, temperature=25.0, displacements=(
+        PrescribedDisplacement("bottom", function=lambda x, y, z: (0, 0, 0)),
+        PrescribedDisplacement("top", "z", function=lambda x, y, z: (0, 0, 1e-3 * x))))
+    result = solve_warpage(block(), loads)
+    top = (result.space.components == 2) & np.isclose(result.space.doflocs[2], 1 * mm)
+    assert result.displacement[top] == pytest.approx(1e-3 * result.space.doflocs[0, top],
+                                                     abs=1e-18)

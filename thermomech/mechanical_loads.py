@@ -126,7 +126,7 @@ class PrescribedDisplacement:
                                            "direction, a file or a function")
         self.point_function(3)  # checks the expressions, units and the file now
 
-    def point_function(self, dim: int, where: str = "", base=None) -> PointFunction:
+    def point_function(self, dim: int, where: str = "") -> PointFunction:
         """``f(points (dim, n) m) -> (len(directions), n)`` displacements, m."""
         letters = "xyz" if dim == 3 else "xz"
         if any(c not in letters for c in self.directions):
@@ -140,13 +140,18 @@ class PrescribedDisplacement:
                               columns=[f"u{c}" for c in self.directions],
                               dim=dim, length_unit=self.length_unit,
                               value_scale=unit_scale(self.value_unit, "length",
-                                                     f"{where}value_unit"), base=base)
+                                                     f"{where}value_unit"))
 
 
 def _components(function, picked):
-    """``function`` returning only the components ``picked``."""
+    """``function`` returning only the components ``picked`` (components given as numbers
+    or arrays are broadcast to the points: ``(0, 0, 1e-3 * x)`` is fine)."""
     def selected(*coordinates):
-        return np.asarray(function(*coordinates), dtype=float)[picked]
+        values = function(*coordinates)
+        if isinstance(values, tuple | list):
+            values = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values],
+                                         coordinates[0])[:-1]
+        return np.asarray(values, dtype=float)[picked]
     return selected
 
 
