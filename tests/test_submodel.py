@@ -167,7 +167,9 @@ def test_thermal_submodel_reproduces_the_global_temperature():
     local = thermal_submodel(result, REGION, resolution=0.25 * mm)
     assert local.temperature_at(INSIDE) == pytest.approx(result.temperature_at(INSIDE),
                                                          rel=1e-10)
-    assert local.stats["energy_balance_error"] < 1e-8
+    assert local.stats["energy_balance_error"] < 1e-8 and local.stats["order"] == 2
+    linear = thermal_submodel(solve_thermal(package, loads, order=1), REGION, 0.25 * mm)
+    assert linear.stats["order"] == 1  # the global field's order
     # and the mechanical submodel takes it as its temperature load
     warp = solve_warpage(package, MechanicalLoads(stress_free_temperature=25.0),
                          temperature=result)

@@ -190,8 +190,7 @@ def _local_temperature(result: WarpageResult, local: MeshedPackage,
     field = result.temperature
     if not isinstance(field, Field):
         return float(field)
-    order = 2 if field.space.elem.maxdeg > 1 else 1
-    space = thermal_space(local, min(order, 2))
+    space = thermal_space(local, _order(field.space))
     values = global_temperature(field.space, field.values, result.package)(*space.doflocs)
     return space, values
 
@@ -285,10 +284,17 @@ def thermal_submodel(result: ThermalResult, region, resolution: float | None = N
         heat_flux=tuple(f for f in loads.heat_flux if f.surface in local.surfaces),
         fixed_temperature=tuple(f for f in loads.fixed_temperature
                                 if f.surface in local.surfaces) + (drive,))
-    order = order or (2 if result.space.elem.maxdeg > 1 else 1)
+    order = order or _order(result.space)
     out = solve_thermal(local, local_loads, order=order, solver=solver)
     return dataclasses.replace(out, stats={**out.stats, "submodel": _stats(
         result.package, local, region, start)})
+
+
+def _order(space) -> int:
+    """1 for a linear scalar space (a dof per vertex of a hexahedron, quadrilateral or
+    simplex), else 2."""
+    nloc, dim = space.element_dofs.shape[0], space.mesh.dim()
+    return 1 if nloc in (2**dim, dim + 1) else 2
 
 
 def _stats(package: MeshedPackage, local: MeshedPackage, region: Sequence, start: float
