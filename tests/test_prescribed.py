@@ -328,3 +328,18 @@ def test_a_function_may_return_numbers_for_some_components():
     top = (result.space.components == 2) & np.isclose(result.space.doflocs[2], 1 * mm)
     assert result.displacement[top] == pytest.approx(1e-3 * result.space.doflocs[0, top],
                                                      abs=1e-18)
+
+
+def test_a_section_map_needs_only_x_and_z(tmp_path):
+    """A 2D model's samples have no y column: accepted when the entry is made and solved."""
+    np.savetxt(tmp_path / "edge.csv", [[0, 1, 0], [2, 1, 4]], delimiter=",",
+               header="x,z,uz", comments="")
+    layout = Layout((Box("block", "steel", (0, 2 * mm), (-1 * mm, 1 * mm), (0, 1 * mm)),))
+    package = mesh_layout(layout, MeshOptions(dimension=2, target_size=0.5 * mm),
+                          {"steel": STEEL})
+    loads = MechanicalLoads(plane="strain", displacements=(
+        PrescribedDisplacement("bottom", "xz", expression=("0", "0")),
+        PrescribedDisplacement("top", "z", file=str(tmp_path / "edge.csv"))))
+    result = solve_warpage(package, loads)
+    assert result.displacement_at(np.array([[1 * mm], [1 * mm]]))[1, 0] == pytest.approx(
+        2e-6, rel=1e-9)

@@ -124,11 +124,11 @@ class PrescribedDisplacement:
         if not (self.expression or self.file or self.function is not None):
             raise ModelError("expression", "give the displacement: an expression per "
                                            "direction, a file or a function")
-        self.point_function(3)  # checks the expressions, units and the file now
+        self.point_function(None)  # checks the expressions, units and the file now
 
-    def point_function(self, dim: int, where: str = "") -> PointFunction:
+    def point_function(self, dim: int | None, where: str = "") -> PointFunction:
         """``f(points (dim, n) m) -> (len(directions), n)`` displacements, m."""
-        letters = "xyz" if dim == 3 else "xz"
+        letters = "xz" if dim == 2 else "xyz"
         if any(c not in letters for c in self.directions):
             raise ModelError(f"{where}directions", f"a 2D model (x-z section) has no "
                                                    f"{self.directions!r} displacement")

@@ -237,7 +237,7 @@ def unit_scale(unit: str, kind: str, where: str) -> float:
 
 
 def point_function(function, expression: Sequence[str], file: str, where: str, *,
-                   columns: Sequence[str], dim: int, length_unit: str = "mm",
+                   columns: Sequence[str], dim: int | None, length_unit: str = "mm",
                    value_scale: float = 1.0, value_offset: float = 0.0,
                    base: Path | None = None) -> PointFunction | None:
     """The point function of exactly one of a callable, expressions or a samples file (None
@@ -246,7 +246,8 @@ def point_function(function, expression: Sequence[str], file: str, where: str, *
 
     function : callable of the ``dim`` coordinate arrays (m), returning one array per
         component (SI units); expression : one text per component; file : path (relative
-        to ``base``) of samples with the coordinate columns and ``columns``.
+        to ``base``) of samples with the coordinate columns and ``columns``. dim : 3 or 2;
+        None checks the input for either (a file then needs only x and z).
     """
     given = [name for name, present in (("function", function is not None),
                                          ("expression", bool(expression)),
@@ -278,7 +279,7 @@ def _unchecked(function, expression, file, where, columns, dim, length_unit, val
     path = Path(file)
     if base is not None and not path.is_absolute():
         path = base / path
-    names = ("x", "y", "z") if dim == 3 else ("x", "z")
+    names = ("x", "y", "z") if dim == 3 else ("x", "z")  # dim None: x, z checked
     table = read_samples(path, (*names, *columns), _join(where, "file"))
     points = np.array([table[n] for n in names]) * length
     values = np.array([table[c] for c in columns]) * value_scale + value_offset

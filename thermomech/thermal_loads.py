@@ -57,14 +57,14 @@ class FixedTemperature:
 
     def __post_init__(self):
         check_physical(self.temperature, "temperature", "temperature")
-        self.point_function(3)  # checks the expression, the unit and the file now
+        self.point_function(None)  # checks the expression, the unit and the file now
 
     @property
     def is_uniform(self) -> bool:
         """True for one temperature on the whole surface (no expression, file or function)."""
         return not (self.expression or self.file or self.function is not None)
 
-    def point_function(self, dim: int, where: str = "") -> PointFunction | None:
+    def point_function(self, dim: int | None, where: str = "") -> PointFunction | None:
         """``f(points (dim, n) m) -> (1, n)`` degC, or None for a uniform temperature."""
         return point_function(self.function, (self.expression,) if self.expression else (),
                               self.file, where.rstrip("."), columns=("T",), dim=dim,
