@@ -343,3 +343,17 @@ def test_a_section_map_needs_only_x_and_z(tmp_path):
     result = solve_warpage(package, loads)
     assert result.displacement_at(np.array([[1 * mm], [1 * mm]]))[1, 0] == pytest.approx(
         2e-6, rel=1e-9)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,y,z,T\n0,0,a,1\n", "a value is not a number"),
+    ("x,y,z,T\n0,0,1\n", "every line needs 4 values"),
+    ("x,y,z\n0,0,1\n", "has no column 'T'"),
+    ("x,y,z,T\n", "no samples after the header line"),
+    ("x,y,z,T\n0,0,0,nan\n", "column 'T' holds a value that is not a finite number"),
+])
+def test_bad_sample_files_name_the_field(tmp_path, text, message):
+    (tmp_path / "map.csv").write_text(text)
+    with pytest.raises(ModelError, match=r"fixed_temperature\[0\]\.file: .*" + message):
+        model_from_dict({**BASE, "thermal": {"fixed_temperature": [
+            {"surface": "top", "file": str(tmp_path / "map.csv")}]}})

@@ -158,12 +158,15 @@ def _read_csv(path: Path, where: str) -> dict[str, np.ndarray]:
     if not lines:
         raise ValueError("empty file: a header line of column names is needed")
     names = [n.strip() for n in lines[0].split(",")]
+    if len(lines) < 2:
+        raise ValueError("no samples after the header line")
     try:
-        rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+        rows = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
     except ValueError:
-        raise ValueError("a value is not a number (a header line of names, then numbers "
-                         "separated by commas)") from None
-    if rows.ndim != 2 or rows.shape[1] != len(names):
+        raise ValueError("a value is not a number, or a line has another number of values "
+                         "(a header line of names, then numbers separated by commas)"
+                         ) from None
+    if rows.shape[1] != len(names):
         raise ValueError(f"every line needs {len(names)} values, one per column of the "
                          f"header")
     return {n: rows[:, i] for i, n in enumerate(names)}
