@@ -6,7 +6,7 @@ from .errors import ModelError, SolverError
 from .geometry import Box, Layout
 from .material_library import LIBRARY, library_material
 from .materials import Material
-from .mechanical_loads import MechanicalLoads, Support
+from .mechanical_loads import MechanicalLoads, PrescribedDisplacement, Support
 from .mechanics import solve_warpage, solve_warpage_curve
 from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .model_file import Model, dump_model, load_model, mesh_model, model_from_dict
@@ -14,8 +14,9 @@ from .packages import FAMILIES
 from .process import solve_process
 from .results import ThermalResult, WarpageResult
 from .study import StudyTable, define_study, load_study, run_study
+from .submodel import submodel, thermal_submodel
 from .thermal import solve_thermal, solve_transient
-from .thermal_loads import Convection, ThermalLoads
+from .thermal_loads import Convection, FixedTemperature, ThermalLoads
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,7 @@ __all__ = [
     "LIBRARY",
     "Box",
     "Convection",
+    "FixedTemperature",
     "Layout",
     "Material",
     "MechanicalLoads",
@@ -31,6 +33,7 @@ __all__ = [
     "MeshedPackage",
     "Model",
     "ModelError",
+    "PrescribedDisplacement",
     "Run",
     "SolverError",
     "StudyTable",
@@ -55,5 +58,7 @@ __all__ = [
     "solve_transient",
     "solve_warpage",
     "solve_warpage_curve",
+    "submodel",
     "summarize",
+    "thermal_submodel",
 ]

@@ -201,6 +201,37 @@ def cmd_schema(args) -> int:
     return 0
 
 
+SUBMODEL_FILES = ("submodel.json", "submodel.vtm")
+
+
+def cmd_submodel(args) -> int:
+    from .analysis import run_model
+    from .export import json_bytes
+    from .files import OutputFolder
+    from .paraview import write_multiblock
+    from .submodel import solve_submodels, submodel_summary
+
+    model = _load(args.model)
+    if model.submodel is None:
+        raise ModelError("submodel", "the model has no [submodel] section (x, y, z of the "
+                                     "region, resolution)")
+    folder = OutputFolder(args.out, group="submodel", force=args.force, field="out")
+    folder.check(SUBMODEL_FILES)
+    run = run_model(model, solver=args.solver, source=args.model)
+    with stage("submodel solves"):
+        local_thermal, local = solve_submodels(model.submodel, run.thermal, run.mechanical,
+                                               args.solver)
+    summary = submodel_summary(run.mechanical, local, run.thermal, local_thermal)
+    with folder:
+        folder.write_bytes("submodel.json", json_bytes(summary))
+        package = (local or local_thermal).package
+        write_multiblock(folder, "submodel", package, local_thermal, local)
+        folder.commit()
+    print(json.dumps(summary, indent=1))
+    print(f"-> {folder.directory}/submodel.json, {folder.directory}/submodel.vtm")
+    return 0
+
+
 FORCE_HELP = ("overwrite files in the way even if thermomech did not write them (or they "
               "were edited since); without it such a file stops the command")
 
@@ -267,6 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="element order (default: the model's; Q1 heat, Q2 warpage)")
     export.add_argument("--force", action="store_true", help=FORCE_HELP)
     export.set_defaults(func=cmd_export)
+
+    local = sub.add_parser("submodel", parents=[common], help="solve the model, then a local "
+                           "model of its [submodel] region driven by it on the cut faces")
+    local.add_argument("model", help="model file (TOML) with a [submodel] section")
+    local.add_argument("--out", default="out/submodel", help="output folder (submodel.json, "
+                       "submodel.vtm)")
+    local.add_argument("--force", action="store_true", help=FORCE_HELP)
+    local.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg",
+                       "cg-amg"], help="linear solver (default: by size)")
+    local.set_defaults(func=cmd_submodel)
 
     schema = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the "
                             "model file (for editors: completion and checks)")

@@ -179,7 +179,11 @@ def heat_text(model: Model, package: MeshedPackage, deck: DeckMesh, names) -> st
                 films.append(f"{set_name},F{label},{number(b.ambient)},{number(b.value)}\n")
             else:
                 fluxes.append(f"{set_name},S{label},{number(b.value)}\n")
-        if b.kind == "fixed" and len(b.faces):
+        if b.kind == "fixed" and len(b.faces) and b.function is not None:  # a map: per node
+            nodes = face_nodes(deck, b.faces)
+            values = b.function(deck.points[nodes].T)[0]
+            fixed += [f"{n + 1},11,11,{number(v)}\n" for n, v in zip(nodes, values)]
+        elif b.kind == "fixed" and len(b.faces):
             set_name = f"BC{i}_{deck_name(b.name)}"
             sets.append(node_set(set_name, face_nodes(deck, b.faces)))
             fixed.append(f"{set_name},11,11,{number(b.value)}\n")
@@ -313,13 +317,15 @@ def warpage_text(model: Model, package: MeshedPackage, deck: DeckMesh, names, an
 
 
 def support_text(package: MeshedPackage, deck: DeckMesh, loads) -> str:
-    """Symmetry planes, clamped surfaces and the minimal supports of the free rigid motion."""
+    """Symmetry planes, clamped surfaces, prescribed displacements (per node: the solver's
+    nodal values) and the minimal supports of the free rigid motion."""
     dim = package.dimension
     letters = {"x": 1, "y": 2, "z": 3} if dim == 3 else {"x": 1, "z": 2}
     fixed = np.zeros((len(deck.points), dim), dtype=bool)
+    symmetry = np.zeros_like(fixed)
     for name, component in (("symmetry_x", 0), ("symmetry_y", 1)):
         if name in package.surfaces:
-            fixed[face_nodes(deck, package.surfaces[name]), component] = True
+            symmetry[face_nodes(deck, package.surfaces[name]), component] = True
     for i, support in enumerate(loads.supports):
         where = f"mechanical.supports[{i}]"
         faces = package.surface(support.surface, f"{where}.surface")
@@ -328,11 +334,29 @@ def support_text(package: MeshedPackage, deck: DeckMesh, loads) -> str:
                 raise ModelError(f"{where}.directions", f"a 2D model has no {letter!r} "
                                                         f"displacement")
             fixed[face_nodes(deck, faces), letters[letter] - 1] = True
-    held = minimal_supports(deck.points, fixed)
+    moved = np.where(symmetry, np.nan, prescribed_nodes(package, deck, loads))  # nan: free
+    fixed = (fixed & np.isnan(moved)) | symmetry
+    held = minimal_supports(deck.points, fixed | np.isfinite(moved))
     lines = [f"{n + 1},{c + 1},{c + 1}\n" for n, c in zip(*np.nonzero(fixed))]
+    lines += [f"{n + 1},{c + 1},{c + 1},{number(moved[n, c])}\n"
+              for n, c in zip(*np.nonzero(np.isfinite(moved)))]
     lines += [f"** minimal support (rigid motion): node {n + 1} dof {c + 1}\n{n + 1},{c + 1},"
               f"{c + 1}\n" for n, c in held]
     return "*BOUNDARY\n" + "".join(lines) if lines else ""
+
+
+def prescribed_nodes(package: MeshedPackage, deck: DeckMesh, loads) -> np.ndarray:
+    """(nodes, dim) the displacements of ``loads.displacements`` at the deck's nodes (m;
+    nan where none is prescribed; later entries win)."""
+    dim = package.dimension
+    moved = np.full((len(deck.points), dim), np.nan)
+    for i, entry in enumerate(loads.displacements):
+        where = f"mechanical.displacements[{i}]"
+        nodes = face_nodes(deck, package.surface(entry.surface, f"{where}.surface"))
+        values = entry.point_function(dim, f"{where}.")(deck.points[nodes].T)
+        components = ["xyz".index(c) if dim == 3 else "xz".index(c) for c in entry.directions]
+        moved[np.ix_(nodes, components)] = values.T
+    return moved
 
 
 def minimal_supports(points: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int]]:

@@ -404,6 +404,9 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     n = K.shape[0]
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
+    if loads.displacements:
+        raise ModelError("mechanical.displacements", "prescribed displacements are not yet "
+                                                     "supported with mechanical.steps")
     symmetry, clamped = support_dofs(package, space, loads)
     constrained = np.intersect1d(np.union1d(symmetry, clamped), active_dofs)
     on = np.zeros(space.N, dtype=bool)

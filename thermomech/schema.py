@@ -23,6 +23,7 @@ from .meshing import MeshOptions
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import declared_fields
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
 
@@ -48,6 +49,8 @@ def model_schema() -> dict:
             "mesh": table_schema(MeshOptions, "[mesh]: mesh options"),
             "thermal": table_schema(ThermalLoads, "[thermal]: heat loads and boundaries"),
             "mechanical": table_schema(MechanicalLoads, "[mechanical]: warpage loads"),
+            "submodel": table_schema(SubmodelSpec, "[submodel]: region and resolution of a "
+                                                   "local model (thermomech submodel)"),
         },
         "required": ["package"],
         "additionalProperties": False,
