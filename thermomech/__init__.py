@@ -13,6 +13,7 @@ from .model_file import Model, dump_model, load_model, mesh_model, model_from_di
 from .packages import FAMILIES
 from .process import solve_process
 from .results import ThermalResult, WarpageResult
+from .solder_life import engelmaier_cycles, engelmaier_shear_strain
 from .study import StudyTable, define_study, load_study, run_study
 from .thermal import solve_thermal, solve_transient
 from .thermal_loads import Convection, ThermalLoads
@@ -42,6 +43,8 @@ __all__ = [
     "characterize",
     "define_study",
     "dump_model",
+    "engelmaier_cycles",
+    "engelmaier_shear_strain",
     "library_material",
     "load_model",
     "load_study",
