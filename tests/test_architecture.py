@@ -20,7 +20,7 @@ LAYERS = {
     "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,
     "material_library": 2, "packages": 2, "connectivity": 2, "grid_lines": 2, "board": 2,
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
-    "environments": 3,
+    "environments": 3, "solder_creep": 3,
     "fem.grid_assembly": 3,
     "model_file": 4, "fem.structured": 4, "schema": 4,
     "fem.constraints": 5, "fem.assembly": 5, "fem.solve": 5, "results": 5,

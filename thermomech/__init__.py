@@ -13,6 +13,7 @@ from .model_file import Model, dump_model, load_model, mesh_model, model_from_di
 from .packages import FAMILIES
 from .process import solve_process
 from .results import ThermalResult, WarpageResult
+from .solder_creep import creep_point, solder_creep_material
 from .solder_life import engelmaier_cycles, engelmaier_shear_strain
 from .study import StudyTable, define_study, load_study, run_study
 from .thermal import solve_thermal, solve_transient
@@ -41,6 +42,7 @@ __all__ = [
     "WarpageResult",
     "__version__",
     "characterize",
+    "creep_point",
     "define_study",
     "dump_model",
     "engelmaier_cycles",
@@ -53,6 +55,7 @@ __all__ = [
     "model_from_dict",
     "run_model",
     "run_study",
+    "solder_creep_material",
     "solve_process",
     "solve_thermal",
     "solve_transient",
