@@ -20,19 +20,19 @@ LAYERS = {
     "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,
     "material_library": 2, "packages": 2, "connectivity": 2, "grid_lines": 2, "board": 2,
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
-    "environments": 3, "solder_creep": 3,
+    "environments": 3, "solder_creep": 3, "reliability_spec": 3, "board_mechanics": 3,
     "fem.grid_assembly": 3,
     "model_file": 4, "fem.structured": 4, "schema": 4,
     "fem.constraints": 5, "fem.assembly": 5, "fem.solve": 5, "results": 5,
     "heat_sources": 5, "heat_problem": 5, "elasticity": 5,
     "thermal": 6, "mechanics": 6,
     "thermal_metrics": 7, "mechanical_metrics": 7, "process": 7, "process_history": 7,
-    "steady_sets": 7, "zth": 7,
+    "steady_sets": 7, "zth": 7, "solder_joints": 7,
     "inp_mesh": 4, "inp_materials": 4, "melting": 4,
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
     "provenance": 8,
     "analysis": 9, "study": 9, "characterization": 9, "characterization_table": 8,
-    "compact_models": 9, "delphi": 9, "cli": 10, "__init__": 10, "__main__": 10,
+    "compact_models": 9, "delphi": 9, "reliability": 9, "cli": 10, "__init__": 10, "__main__": 10,
 }
 """Layer of each module (``fem.<module>``) or subpackage (``plotting``: all its modules)."""
 

@@ -12,6 +12,7 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .model_file import Model, dump_model, load_model, mesh_model, model_from_dict
 from .packages import FAMILIES
 from .process import solve_process
+from .reliability import assess_reliability
 from .results import ThermalResult, WarpageResult
 from .solder_creep import creep_point, solder_creep_material
 from .solder_life import engelmaier_cycles, engelmaier_shear_strain
@@ -41,6 +42,7 @@ __all__ = [
     "ThermalResult",
     "WarpageResult",
     "__version__",
+    "assess_reliability",
     "characterize",
     "creep_point",
     "define_study",

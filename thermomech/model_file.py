@@ -40,6 +40,7 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import SECTIONS, describe, from_dict, item_path, to_dict
+from .reliability_spec import ReliabilitySpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
 
@@ -55,6 +56,7 @@ class Model:
     mechanical: MechanicalLoads | None = None
     board: BoardSpec | None = None
     environment: EnvironmentSpec | None = None
+    reliability: ReliabilitySpec | None = None
 
     @property
     def all_materials(self) -> dict[str, Material]:
@@ -224,6 +226,8 @@ def model_from_dict(data: Mapping) -> Model:
         board=from_dict(BoardSpec, data["board"], "board") if "board" in data else None,
         environment=(from_dict(EnvironmentSpec, data["environment"], "environment")
                      if "environment" in data else None),
+        reliability=(from_dict(ReliabilitySpec, data["reliability"], "reliability")
+                     if "reliability" in data else None),
     )
 
 
@@ -344,7 +348,7 @@ def model_to_dict(model: Model) -> dict:
         out["thermal"] = to_dict(model.thermal)
     if model.mechanical is not None:
         out["mechanical"] = to_dict(model.mechanical)
-    for section in ("board", "environment"):
+    for section in ("board", "environment", "reliability"):
         if getattr(model, section) is not None:
             out[section] = to_dict(getattr(model, section))
     return out

@@ -43,7 +43,8 @@ def _field_default(f: dataclasses.Field):
     return dataclasses.MISSING
 
 
-SECTIONS = ("package", "materials", "mesh", "thermal", "mechanical", "board", "environment")
+SECTIONS = ("package", "materials", "mesh", "thermal", "mechanical", "board", "environment",
+            "reliability")
 """The top-level tables of a model file: a field path starting with one is absolute."""
 
 
