@@ -2,6 +2,7 @@
 the [reliability] table, the joints' averaging and the board's elastic mixing."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +12,13 @@ from thermomech.board import BoardSpec
 from thermomech.board_mechanics import layer_elastic, slab_elastic
 from thermomech.cli import main
 from thermomech.errors import ModelError
-from thermomech.model_file import dump_model, load_model, model_from_dict
+from thermomech.model_file import dump_model, load_model, model_from_dict, model_to_dict
 from thermomech.reliability_spec import ReliabilitySpec, cycle_steps
 from thermomech.solder_joints import shear_range
 
 L_D, WIDTH, HEIGHT = 4.0, 2.0, 0.05  # mm: joint centre, width and height
 D_ALPHA, SWING = 10e-6, 165.0  # 1/K, K
+BUNDLED = Path(__file__).resolve().parents[1] / "meshes" / "reliability" / "flip_chip_board.toml"
 
 
 def _two_plates(**reliability) -> dict:
@@ -96,7 +98,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, table, field):
 
 
 def test_homogenized_balls_are_refused():
-    model = load_model("meshes/reliability/flip_chip_board.toml")
+    model = load_model(BUNDLED)
     package = model.package.__class__(**{**model.package.__dict__,
                                          "ball_model": "homogenized"})
     from thermomech.reliability import assess_reliability
@@ -112,6 +114,19 @@ def test_reliability_table_round_trips(tmp_path):
     assert again.reliability == model.reliability
     assert again.reliability.dwell_time == 600.0
     assert again.reliability.cte_mismatch == pytest.approx(7e-6)
+
+
+def test_the_bundled_reliability_model_validates_against_the_schema():
+    import tomllib
+
+    import jsonschema
+
+    from thermomech.schema import model_schema
+
+    data = tomllib.loads(BUNDLED.read_text())
+    validator = jsonschema.Draft202012Validator(model_schema())
+    assert [e.message for e in validator.iter_errors(data)] == []
+    assert [e.message for e in validator.iter_errors(model_to_dict(load_model(BUNDLED)))] == []
 
 
 def test_cycle_steps():
