@@ -2,6 +2,7 @@
 
 from .analysis import Run, run_model, summarize
 from .characterization import characterize
+from .creep_paths import creep_point
 from .errors import ModelError, SolverError
 from .geometry import Box, Layout
 from .material_library import LIBRARY, library_material
@@ -14,7 +15,7 @@ from .packages import FAMILIES
 from .process import solve_process
 from .reliability import assess_reliability
 from .results import ThermalResult, WarpageResult
-from .solder_creep import creep_point, solder_creep_material
+from .solder_creep import solder_creep_material
 from .solder_life import engelmaier_cycles, engelmaier_shear_strain
 from .study import StudyTable, define_study, load_study, run_study
 from .thermal import solve_thermal, solve_transient
