@@ -32,7 +32,16 @@ from .model_file import Model
 from .process import ProcessResult, solve_process
 from .progress import stage
 from .reliability_spec import CycleStep, ReliabilitySpec, cycle_steps
-from .solder_joints import PADS, Joints, find_joints, pad_points, pad_shear, shear_range
+from .solder_joints import (
+    PADS,
+    CreepEstimate,
+    Joints,
+    creep_estimate,
+    find_joints,
+    pad_points,
+    pad_shear,
+    shear_range,
+)
 from .solder_life import engelmaier_cycles, engelmaier_shear_strain
 from .units import convert
 
@@ -56,6 +65,7 @@ class ReliabilityResult:
     n50: np.ndarray
     critical: int
     estimate: dict
+    creep: CreepEstimate
     seconds: dict
 
 
@@ -115,7 +125,8 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
     seconds["solve"] = time.perf_counter() - tick
     tick = time.perf_counter()
     last = [i for i, s in enumerate(steps) if s.cycle == spec.cycles]
-    final = [inc.result for inc in process.increments if inc.step in last]
+    increments = [inc for inc in process.increments if inc.step in last]
+    final = [inc.result for inc in increments]
     history = np.stack([pad_shear(r, joints, points, weights) for r in final], axis=2)
     pad_range = shear_range(history)
     gamma = pad_range.max(axis=1)
@@ -126,8 +137,14 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
     critical = int(np.argmax(gamma))
     estimate = dnp_estimate(final[-1], joints, spec, critical)
     seconds["evaluate"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    material = package.part_materials[spec.joints]
+    with stage("creep estimate per joint"):
+        creep = creep_estimate(spec, steps, joints, history,
+                               [inc.temperature for inc in increments], material)
+    seconds["creep_estimate"] = time.perf_counter() - tick
     return ReliabilityResult(spec, package, joints, steps, process, history, pad_range,
-                             gamma, n50, critical, estimate, seconds)
+                             gamma, n50, critical, estimate, creep, seconds)
 
 
 def dnp_estimate(result, joints: Joints, spec: ReliabilitySpec, index: int) -> dict:
@@ -183,7 +200,8 @@ def reliability_summary(result: ReliabilityResult) -> dict:
             "shear_strain_range": float(result.shear_range[i]),
             **{f"shear_strain_range_{pad}": float(result.pad_range[i, k])
                for k, pad in enumerate(PADS)},
-            "energy_density_J_per_m3": None,
+            "energy_density_J_per_m3": _item(result.creep.energy, i),
+            "creep_shear_strain_range": _item(result.creep.creep_range, i),
             "n50_cycles": _finite_or_none(result.n50[i])})
     critical = rows[result.critical]
     return {
@@ -196,7 +214,8 @@ def reliability_summary(result: ReliabilityResult) -> dict:
                   "start_temperature_C": spec.start_temperature},
         "fatigue_ductility": spec.fatigue_ductility,
         "averaging_layer_um": convert(spec.layer_thickness, "length", "um"),
-        "solder_model": "linear elastic (creep along the cycle: not yet)",
+        "solder_model": "linear elastic in the FE cycle (creep along it: not yet)",
+        "energy_estimate": result.creep.note,
         "symmetry": result.package.symmetry,
         "joint_count_meshed": joints.count,
         "critical_joint": {**critical, "pad": PADS[int(np.argmax(
@@ -206,6 +225,10 @@ def reliability_summary(result: ReliabilityResult) -> dict:
         "mesh": {"cells": int(result.package.ncells)},
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
+
+
+def _item(values, i: int) -> float | None:
+    return None if values is None else float(values[i])
 
 
 def _finite_or_none(value) -> float | None:

@@ -18,6 +18,7 @@ from .mechanical_loads import ProcessStep
 from .parameters import param
 
 LIFE_MODELS = ("engelmaier", "darveaux")
+CREEP_LAWS = ("anand", "garofalo", "none")
 _CYCLE = "JESD22-A104 / IPC-9701: -40/125 degC (issue 17)"
 
 
@@ -45,6 +46,11 @@ class ReliabilitySpec:
     fatigue_ductility: float = param(0.325, "dimensionless", "eps_f' of Engelmaier",
                                      "eutectic SnPb (Engelmaier; PHYSICS_NEXT.md 6.1)")
     model: str = param("engelmaier", None, "engelmaier | darveaux", choices=LIFE_MODELS)
+    solder_creep: str = param("anand", None, "creep law of the per-joint energy estimate: "
+                              "anand | garofalo | none (the joints' material needs published "
+                              "constants: sac305, snpb)", choices=CREEP_LAWS)
+    creep_substeps: int = param(100, None, "material-point steps per ramp and per dwell of "
+                                "the energy estimate", "docs/reliability.md: its error")
     cte_mismatch: float | None = param(None, "cte", "dalpha of the distance-to-neutral-point "
                                        "estimate (default: board in-plane CTE minus the "
                                        "CTE of the part above the joints)")
@@ -57,7 +63,11 @@ class ReliabilitySpec:
         for name in ("ramp_time", "dwell_time", "layer_thickness", "fatigue_ductility"):
             if not getattr(self, name) > 0:
                 raise ModelError(f"{where}.{name}", f"must be > 0, got {getattr(self, name)!r}")
-        for name in ("cycles", "ramp_increments"):
+        if self.solder_creep not in CREEP_LAWS:
+            raise ModelError(f"{where}.solder_creep", f"must be one of "
+                                                      f"{', '.join(CREEP_LAWS)}, got "
+                                                      f"{self.solder_creep!r}")
+        for name in ("cycles", "ramp_increments", "creep_substeps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ModelError(f"{where}.{name}", f"must be a whole number >= 1, got "

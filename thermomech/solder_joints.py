@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .creep_paths import strain_path
 from .errors import ModelError
+from .solder_creep import ANAND, solder_creep_material
 
 PADS = ("board_side", "package_side")
 _GAUSS_XY, _GAUSS_Z = 4, 2
@@ -134,3 +136,57 @@ def shear_range(history: np.ndarray) -> np.ndarray:
     largest distance between two of its states."""
     difference = history[:, :, :, None, :] - history[:, :, None, :, :]
     return np.sqrt((difference ** 2).sum(axis=-1)).max(axis=(-1, -2))
+
+
+@dataclass(frozen=True)
+class CreepEstimate:
+    """Per joint: the inelastic energy density dissipated in the last cycle (n,) J/m^3 and
+    the range of the creep shear strain (gamma_xz, gamma_yz) over it (n,), at the pad of
+    the larger elastic range; ``note`` says why there is none."""
+
+    energy: np.ndarray | None
+    creep_range: np.ndarray | None
+    note: str
+
+
+def creep_estimate(spec, steps, joints: Joints, history: np.ndarray, temperatures,
+                   material: str) -> CreepEstimate:
+    """The energy estimate of docs/reliability.md: the elastic FE pad-layer shear strains
+    are linear in the temperature, ``gamma = g (T - T_start)`` with ``g`` from the last
+    cycle's ``history`` (n, 2, k, 2) at ``temperatures`` (k,) degC; imposed on a material
+    point of the joint's solder (``strain_path``: the other stresses zero) through every
+    step of the cycle, ``spec.creep_substeps`` backward-Euler steps per ramp or dwell."""
+    if spec.solder_creep == "none":
+        return CreepEstimate(None, None, "reliability.solder_creep = \"none\"")
+    if material not in ANAND:
+        return CreepEstimate(None, None, f"no published creep constants for the joints' "
+                                         f"material {material!r} (known: {', '.join(ANAND)})")
+    T = np.asarray(temperatures, dtype=float)
+    hot, cold = int(np.argmax(T)), int(np.argmin(T))
+    slope = (history[:, :, hot] - history[:, :, cold]) / (T[hot] - T[cold])  # (n, 2, 2)
+    pad = shear_range(history).argmax(axis=1)
+    g = slope[np.arange(joints.count), pad]  # (n, 2)
+    times, profile, last = _profile(spec, steps)
+    path = strain_path(solder_creep_material(material, spec.solder_creep), times,
+                       g[None] * (profile - spec.start_temperature)[:, None, None],
+                       [4, 3], profile)
+    energy = path.energy[-1] - path.energy[last]
+    creep = path.creep_strain[last:][:, :, [4, 3]].transpose(1, 0, 2)[:, None]
+    return CreepEstimate(energy, shear_range(creep)[:, 0],
+                         f"{spec.solder_creep} ({material}), material point driven by the "
+                         f"elastic FE shear strains")
+
+
+def _profile(spec, steps) -> tuple[np.ndarray, np.ndarray, int]:
+    """Times (s), temperatures (degC) of the cycle at the material-point steps, and the
+    index where the last cycle starts."""
+    times, temps = [0.0], [spec.start_temperature]
+    last = 0
+    for step in steps:
+        if step.cycle == spec.cycles and not last:
+            last = len(times) - 1
+        end = temps[-1] if step.step.temperature is None else float(step.step.temperature)
+        fraction = np.arange(1, spec.creep_substeps + 1) / spec.creep_substeps
+        times += list(times[-1] + step.duration * fraction)
+        temps += list(temps[-1] + (end - temps[-1]) * fraction)
+    return np.array(times), np.array(temps), last
