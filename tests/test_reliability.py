@@ -86,7 +86,12 @@ def test_f3_imposed_shear_through_the_command(tmp_path):
     ({"color": 1}, "reliability.color"),
     ({"joints": "balls"}, "reliability.joints"),
     ({"layer_thickness": "40 um"}, "reliability.layer_thickness"),
-    ({"model": "darveaux"}, "reliability.model"),
+    ({"model": "darveaux"}, "reliability.darveaux"),
+    ({"model": "darveaux", "darveaux": {"k1": 1, "k2": -1, "k3": 1, "k4": 1,
+                                        "layer_thickness": "25 um", "source": "x"}},
+     "reliability.layer_thickness"),
+    ({"darveaux": {"k1": 1, "k2": -1, "k3": 1, "k4": 1, "layer_thickness": "10 um"}},
+     "reliability.darveaux.source"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, table, field):
     model = tmp_path / "bad.toml"
@@ -227,3 +232,25 @@ def test_energy_estimate_through_the_analysis():
     assert critical["energy_density_J_per_m3"] > 0
     # strain control: the creep range stays below the total range (elastic part aside)
     assert 0 < critical["creep_shear_strain_range"] < critical["shear_strain_range"]
+
+
+def test_darveaux_life_from_the_energy_estimate():
+    """Synthetic constants (not a published set: thermomech ships none); N_alpha per joint
+    equals the closed form on the reported energy density."""
+    from thermomech.reliability import assess_reliability, reliability_summary
+
+    constants = {"k1": 100.0, "k2": -1.0, "k3": 1e-4, "k4": 1.0, "layer_thickness": "10 um",
+                 "source": "synthetic test values", "energy_unit": "MPa",
+                 "length_unit": "mm"}
+    data = _two_plates(model="darveaux", darveaux=constants, creep_substeps=50)
+    for block in data["package"]["blocks"]:
+        if block["name"] == "joint":
+            block["material"] = "sac305"
+    summary = reliability_summary(assess_reliability(model_from_dict(data)))
+    critical = summary["critical_joint"]
+    w = critical["energy_density_J_per_m3"] / 1e6  # MPa
+    diameter_mm = 2 * np.sqrt(WIDTH * WIDTH / np.pi)
+    n0 = 100.0 * w ** -1.0
+    assert critical["darveaux_initiation_cycles"] == pytest.approx(n0, rel=1e-12)
+    assert critical["darveaux_cycles"] == pytest.approx(n0 + diameter_mm / (1e-4 * w),
+                                                        rel=1e-12)

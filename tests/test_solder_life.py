@@ -90,5 +90,5 @@ def test_darveaux_closed_form_and_layer_check():
     assert life.cycles == pytest.approx(n0 + 0.4e-3 / rate, rel=1e-12)
     with pytest.raises(ModelError, match="layer_thickness"):
         darveaux_cycles(0.2e6, 0.4e-3, k, layer_thickness=50e-6)
-    with pytest.raises(ModelError, match="darveaux.source"):
+    with pytest.raises(ModelError, match="^source"):
         DarveauxConstants(k1=1.0, k2=-1.0, k3=1.0, k4=1.0, layer_thickness=25e-6)

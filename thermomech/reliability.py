@@ -42,7 +42,12 @@ from .solder_joints import (
     pad_shear,
     shear_range,
 )
-from .solder_life import engelmaier_cycles, engelmaier_shear_strain
+from .solder_life import (
+    DarveauxLife,
+    darveaux_cycles,
+    engelmaier_cycles,
+    engelmaier_shear_strain,
+)
 from .units import convert
 
 
@@ -66,6 +71,7 @@ class ReliabilityResult:
     critical: int
     estimate: dict
     creep: CreepEstimate
+    darveaux: DarveauxLife | None
     seconds: dict
 
 
@@ -103,11 +109,6 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
     """Mesh, solve the cycle and evaluate every joint of ``model`` (its ``[reliability]``
     table, or the defaults)."""
     spec = getattr(model, "reliability", None) or ReliabilitySpec()
-    if spec.model == "darveaux":
-        raise ModelError("reliability.model", "\"darveaux\" needs the inelastic energy "
-                                              "density per cycle, which needs solder creep "
-                                              "along the FE cycle: not available yet (the "
-                                              "solder is elastic); use \"engelmaier\"")
     if model.mesh.dimension != 3:
         raise ModelError("mesh.dimension", "a reliability analysis needs a 3D model (joints "
                                            "are columns), got 2")
@@ -134,8 +135,6 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
     loaded = gamma > 0
     n50[loaded] = engelmaier_cycles(gamma[loaded], spec.mean_temperature,
                                     spec.dwell_time / 60.0, spec.fatigue_ductility)
-    critical = int(np.argmax(gamma))
-    estimate = dnp_estimate(final[-1], joints, spec, critical)
     seconds["evaluate"] = time.perf_counter() - tick
     tick = time.perf_counter()
     material = package.part_materials[spec.joints]
@@ -143,8 +142,30 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
         creep = creep_estimate(spec, steps, joints, history,
                                [inc.temperature for inc in increments], material)
     seconds["creep_estimate"] = time.perf_counter() - tick
+    darveaux = joint_darveaux(spec, joints, creep) if spec.model == "darveaux" else None
+    life = n50 if darveaux is None else darveaux.cycles
+    critical = int(np.argmin(life)) if np.isfinite(life).any() else int(np.argmax(gamma))
+    estimate = dnp_estimate(final[-1], joints, spec, critical)
     return ReliabilityResult(spec, package, joints, steps, process, history, pad_range,
-                             gamma, n50, critical, estimate, creep, seconds)
+                             gamma, n50, critical, estimate, creep, darveaux, seconds)
+
+
+def joint_darveaux(spec: ReliabilitySpec, joints: Joints, creep: CreepEstimate
+                   ) -> DarveauxLife:
+    """Darveaux's life per joint from the energy estimate; the crack path is the diameter
+    of the round section of the column's area. Infinite where no energy is dissipated."""
+    if creep.energy is None:
+        raise ModelError("reliability.model", f"\"darveaux\" needs the energy estimate: "
+                                              f"{creep.note}")
+    diameter = 2 * np.sqrt(joints.side[:, 0] * joints.side[:, 1] / np.pi)
+    out = [np.full(joints.count, np.inf) for _ in range(3)]
+    loaded = creep.energy > 0
+    if loaded.any():
+        life = darveaux_cycles(creep.energy[loaded], diameter[loaded], spec.darveaux,
+                               spec.layer_thickness)
+        for array, value in zip(out, (life.initiation, life.growth_rate, life.cycles)):
+            array[loaded] = value
+    return DarveauxLife(*out)
 
 
 def dnp_estimate(result, joints: Joints, spec: ReliabilitySpec, index: int) -> dict:
@@ -202,7 +223,8 @@ def reliability_summary(result: ReliabilityResult) -> dict:
                for k, pad in enumerate(PADS)},
             "energy_density_J_per_m3": _item(result.creep.energy, i),
             "creep_shear_strain_range": _item(result.creep.creep_range, i),
-            "n50_cycles": _finite_or_none(result.n50[i])})
+            "n50_cycles": _finite_or_none(result.n50[i]),
+            **_darveaux_row(result.darveaux, i)})
     critical = rows[result.critical]
     return {
         "life_model": spec.model,
@@ -227,6 +249,13 @@ def reliability_summary(result: ReliabilityResult) -> dict:
     }
 
 
+def _darveaux_row(life: DarveauxLife | None, i: int) -> dict:
+    if life is None:
+        return {}
+    return {"darveaux_initiation_cycles": _finite_or_none(life.initiation[i]),
+            "darveaux_cycles": _finite_or_none(life.cycles[i])}
+
+
 def _item(values, i: int) -> float | None:
     return None if values is None else float(values[i])
 
@@ -239,8 +268,14 @@ def format_reliability(summary: dict) -> str:
     """A few lines for the terminal."""
     c, e = summary["critical_joint"], summary["dnp_estimate"]
     cycle = summary["cycle"]
-    n50 = "inf" if c["n50_cycles"] is None else f"{c['n50_cycles']:.4g}"
-    estimate = "inf" if e["n50_cycles"] is None else f"{e['n50_cycles']:.4g}"
+    n50, estimate = _cycles(c["n50_cycles"]), _cycles(e["n50_cycles"])
+    energy = c["energy_density_J_per_m3"]
+    extra = [f"energy estimate {energy:.4g} J/m^3 per cycle, creep shear-strain range "
+             f"{c['creep_shear_strain_range']:.4g} ({summary['energy_estimate']})"
+             if energy is not None else f"energy estimate: none ({summary['energy_estimate']})"]
+    if "darveaux_cycles" in c:
+        extra.append(f"Darveaux: initiation {_cycles(c['darveaux_initiation_cycles'])}, life "
+                     f"{_cycles(c['darveaux_cycles'])} cycles")
     return "\n".join([
         f"cycle {cycle['low_temperature_C']:g}/{cycle['high_temperature_C']:g} degC, "
         f"{cycle['cycles']} cycles, dwell {cycle['dwell_time_min']:g} min; "
@@ -251,7 +286,11 @@ def format_reliability(summary: dict) -> str:
         f"{c['shear_strain_range']:.4g}, N50 {n50} cycles (Engelmaier)",
         f"DNP estimate: dalpha {e['cte_mismatch_ppm_per_K']:.3g} ppm/K "
         f"({e['cte_mismatch_basis']}), h {e['joint_height_mm']:.4g} mm: shear-strain range "
-        f"{e['shear_strain_range']:.4g}, N50 {estimate} cycles"])
+        f"{e['shear_strain_range']:.4g}, N50 {estimate} cycles", *extra])
+
+
+def _cycles(value) -> str:
+    return "inf" if value is None else f"{value:.4g}"
 
 
 RELIABILITY_FILES = ("reliability.json", "figures/life_map.png")
@@ -273,12 +312,15 @@ def write_reliability(result: ReliabilityResult, folder) -> dict:
     with folder.path("reliability.json") as staged:
         staged.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n",
                           encoding="utf-8")
+    darveaux = result.darveaux is not None
+    life = result.darveaux.cycles if darveaux else result.n50
     figure, ax = plt.subplots(figsize=(6.4, 5.4))
-    plot_joint_map(result.joints, np.log10(np.where(np.isfinite(result.n50), result.n50,
-                                                    np.nan)), result.package.symmetry,
-                   ax=ax, label="log10 N50 (cycles)", highlight=result.critical)
+    plot_joint_map(result.joints, np.log10(np.where(np.isfinite(life), life, np.nan)),
+                   result.package.symmetry, ax=ax, highlight=result.critical,
+                   label=f"log10 {'N_alpha' if darveaux else 'N50'} (cycles)")
     ax.set_title(f"Joint life, {result.spec.low_temperature:g}/"
-                 f"{result.spec.high_temperature:g} degC (Engelmaier)")
+                 f"{result.spec.high_temperature:g} degC "
+                 f"({'Darveaux' if darveaux else 'Engelmaier'})")
     with folder.path("figures/life_map.png") as staged:
         figure.savefig(staged, dpi=150)
     plt.close(figure)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .errors import ModelError
 from .mechanical_loads import ProcessStep
 from .parameters import param
+from .solder_life import DarveauxConstants
 
 LIFE_MODELS = ("engelmaier", "darveaux")
 CREEP_LAWS = ("anand", "garofalo", "none")
@@ -51,6 +52,10 @@ class ReliabilitySpec:
                               "constants: sac305, snpb)", choices=CREEP_LAWS)
     creep_substeps: int = param(100, None, "material-point steps per ramp and per dwell of "
                                 "the energy estimate", "docs/reliability.md: its error")
+    darveaux: DarveauxConstants | None = param(None, None, "[reliability.darveaux]: K1-K4, "
+                                               "their averaging layer and source (for "
+                                               "model = \"darveaux\"; none is shipped)",
+                                               table=DarveauxConstants)
     cte_mismatch: float | None = param(None, "cte", "dalpha of the distance-to-neutral-point "
                                        "estimate (default: board in-plane CTE minus the "
                                        "CTE of the part above the joints)")
@@ -75,8 +80,24 @@ class ReliabilitySpec:
         if self.model not in LIFE_MODELS:
             raise ModelError(f"{where}.model", f"must be one of {', '.join(LIFE_MODELS)}, "
                                                f"got {self.model!r}")
+        if self.model == "darveaux":
+            self._check_darveaux()
         if self.cte_mismatch is not None and not self.cte_mismatch >= 0:
             raise ModelError(f"{where}.cte_mismatch", f"must be >= 0, got {self.cte_mismatch!r}")
+
+    def _check_darveaux(self) -> None:
+        if self.darveaux is None:
+            raise ModelError("reliability.darveaux", "model = \"darveaux\" needs "
+                             "[reliability.darveaux] (k1, k2, k3, k4, layer_thickness, source; "
+                             "thermomech ships no set)")
+        if self.solder_creep == "none":
+            raise ModelError("reliability.solder_creep", "model = \"darveaux\" needs the "
+                                                         "energy estimate: anand or garofalo")
+        if abs(self.darveaux.layer_thickness - self.layer_thickness) > \
+                1e-6 * self.layer_thickness:
+            raise ModelError("reliability.layer_thickness", f"{self.layer_thickness * 1e6:g} "
+                             f"um differs from the {self.darveaux.layer_thickness * 1e6:g} um "
+                             f"the Darveaux constants were fitted with")
 
     @property
     def mean_temperature(self) -> float:

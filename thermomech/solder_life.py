@@ -162,16 +162,15 @@ class DarveauxConstants:
         for name in ("k1", "k2", "k3", "k4", "layer_thickness"):
             value = getattr(self, name)
             if value is None or isinstance(value, bool) or not np.isfinite(value):
-                raise ModelError(f"darveaux.{name}", f"a finite number is required, got "
-                                                     f"{value!r}")
+                raise ModelError(name, f"a finite number is required, got {value!r}")
         for name in ("k1", "k3", "layer_thickness"):
             if getattr(self, name) <= 0:
-                raise ModelError(f"darveaux.{name}", f"must be > 0, got {getattr(self, name)}")
+                raise ModelError(name, f"must be > 0, got {getattr(self, name)}")
         if not str(self.source).strip():
-            raise ModelError("darveaux.source", "name the publication the constants come "
-                                                "from (K1-K4 depend on the fit)")
-        parse_quantity(f"1 {self.energy_unit}", "stress", "darveaux.energy_unit")
-        parse_quantity(f"1 {self.length_unit}", "length", "darveaux.length_unit")
+            raise ModelError("source", "name the publication the Darveaux constants come "
+                                       "from (K1-K4 depend on the fit)")
+        parse_quantity(f"1 {self.energy_unit}", "stress", "energy_unit")
+        parse_quantity(f"1 {self.length_unit}", "length", "length_unit")
 
 
 @dataclass(frozen=True)
