@@ -2,6 +2,7 @@
 
 from .analysis import Run, run_model, summarize
 from .characterization import characterize
+from .creep_paths import creep_point
 from .errors import ModelError, SolverError
 from .geometry import Box, Layout
 from .material_library import LIBRARY, library_material
@@ -12,7 +13,10 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .model_file import Model, dump_model, load_model, mesh_model, model_from_dict
 from .packages import FAMILIES
 from .process import solve_process
+from .reliability import assess_reliability
 from .results import ThermalResult, WarpageResult
+from .solder_creep import solder_creep_material
+from .solder_life import engelmaier_cycles, engelmaier_shear_strain
 from .study import StudyTable, define_study, load_study, run_study
 from .submodel import submodel, thermal_submodel
 from .thermal import solve_thermal, solve_transient
@@ -42,9 +46,13 @@ __all__ = [
     "ThermalResult",
     "WarpageResult",
     "__version__",
+    "assess_reliability",
     "characterize",
+    "creep_point",
     "define_study",
     "dump_model",
+    "engelmaier_cycles",
+    "engelmaier_shear_strain",
     "library_material",
     "load_model",
     "load_study",
@@ -53,6 +61,7 @@ __all__ = [
     "model_from_dict",
     "run_model",
     "run_study",
+    "solder_creep_material",
     "solve_process",
     "solve_thermal",
     "solve_transient",

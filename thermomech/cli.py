@@ -143,6 +143,27 @@ def cmd_characterize(args) -> int:
     return 0
 
 
+def cmd_reliability(args) -> int:
+    from .files import OutputFolder
+    from .reliability import (
+        RELIABILITY_FILES,
+        assess_reliability,
+        format_reliability,
+        write_reliability,
+    )
+
+    model = _load(args.model)
+    folder = OutputFolder(args.out, group="reliability", force=args.force, field="out")
+    folder.check(RELIABILITY_FILES)
+    result = assess_reliability(model, solver=args.solver)
+    with folder:
+        summary = write_reliability(result, folder)
+        folder.commit()
+    print(format_reliability(summary))
+    print("-> " + ", ".join(f"{folder.directory}/{name}" for name in RELIABILITY_FILES))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .inp import export_model
 
@@ -287,6 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
     characterize.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg",
                               "cg-amg"], help="linear solver (default: by size)")
     characterize.set_defaults(func=cmd_characterize)
+
+    reliability = sub.add_parser("reliability", parents=[common],
+                                 help="solder-joint fatigue: the package on its board "
+                                 "through the [reliability] thermal cycle, life per joint")
+    reliability.add_argument("model", help="model file (TOML)")
+    reliability.add_argument("--out", default="out/reliability", help="output folder "
+                             "(reliability.json, figures/life_map.png)")
+    reliability.add_argument("--force", action="store_true", help=FORCE_HELP)
+    reliability.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg",
+                             "cg-amg"], help="linear solver (default: by size)")
+    reliability.set_defaults(func=cmd_reliability)
 
     export = sub.add_parser("export", parents=[common],
                             help="write a CalculiX / Abaqus input deck")

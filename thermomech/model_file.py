@@ -41,6 +41,7 @@ from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import SECTIONS, describe, from_dict, item_path, to_dict
 from .submodel_spec import SubmodelSpec
+from .reliability_spec import ReliabilitySpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
 
@@ -57,6 +58,7 @@ class Model:
     board: BoardSpec | None = None
     environment: EnvironmentSpec | None = None
     submodel: SubmodelSpec | None = None
+    reliability: ReliabilitySpec | None = None
 
     @property
     def all_materials(self) -> dict[str, Material]:
@@ -248,6 +250,8 @@ def model_from_dict(data: Mapping) -> Model:
                      if "environment" in data else None),
         submodel=(from_dict(SubmodelSpec, data["submodel"], "submodel")
                   if "submodel" in data else None),
+        reliability=(from_dict(ReliabilitySpec, data["reliability"], "reliability")
+                     if "reliability" in data else None),
     )
 
 
@@ -368,7 +372,7 @@ def model_to_dict(model: Model) -> dict:
         out["thermal"] = to_dict(model.thermal)
     if model.mechanical is not None:
         out["mechanical"] = to_dict(model.mechanical)
-    for section in ("board", "environment", "submodel"):
+    for section in ("board", "environment", "submodel", "reliability"):
         if getattr(model, section) is not None:
             out[section] = to_dict(getattr(model, section))
     return out

@@ -17,6 +17,8 @@ import dataclasses
 import types
 import typing
 
+from .board import BoardSpec
+from .environments import EnvironmentSpec
 from .materials import PROPERTY_KINDS, TABLE_PROPERTIES
 from .mechanical_loads import MechanicalLoads
 from .meshing import MeshOptions
@@ -24,6 +26,7 @@ from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import declared_fields
 from .submodel_spec import SubmodelSpec
+from .reliability_spec import ReliabilitySpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
 
@@ -51,6 +54,11 @@ def model_schema() -> dict:
             "mechanical": table_schema(MechanicalLoads, "[mechanical]: warpage loads"),
             "submodel": table_schema(SubmodelSpec, "[submodel]: region and resolution of a "
                                                    "local model (thermomech submodel)"),
+            "board": table_schema(BoardSpec, "[board]: JEDEC test board under the package"),
+            "environment": table_schema(EnvironmentSpec, "[environment]: JEDEC still and "
+                                        "moving air"),
+            "reliability": table_schema(ReliabilitySpec, "[reliability]: thermal cycle and "
+                                        "solder-joint life"),
         },
         "required": ["package"],
         "additionalProperties": False,
