@@ -32,7 +32,8 @@ LAYERS = {
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
     "provenance": 8,
     "analysis": 9, "study": 9, "characterization": 9, "characterization_table": 8,
-    "compact_models": 9, "delphi": 9, "cli": 10, "__init__": 10, "__main__": 10,
+    "compact_models": 9, "delphi": 9, "transient_characterization": 9, "cli": 10,
+    "__init__": 10, "__main__": 10,
 }
 """Layer of each module (``fem.<module>``) or subpackage (``plotting``: all its modules)."""
 
