@@ -12,11 +12,10 @@ equals that steady theta_JC (the poor contact doubles the case path; JESD51-14 a
 second contact that changes Zth clearly, neither too little nor dominating).
 
 The dual-interface reading is exact where the structure function resolves the package (the
-1-D bar of tests/test_zth.py: 1e-3) but not on coarsely lumped stacks: on J1 (die, a thin
-TIM holding 70 % of the resistance and little capacity, lid) the two fitted structure
-functions part 5 % to 100 % before the case, depending on the mesh and on the dry contact
-(measured, docs/jedec.md). The data-sheet theta_JC top stays the steady cold-plate value;
-the record gives both.
+1-D bar of tests/test_zth.py: 1e-3; J1 with 10 cells per layer: 0 to -5 %) but not where the
+two fitted ladders place their nodes differently (J1 with 1 cell per layer: about -50 %; the
+bundled flip-chip: -97 %; measured, docs/jedec.md). The data-sheet theta_JC top stays the
+steady cold-plate value; the record gives both.
 
 Cost: two :func:`zth.zth_transient` runs of ``steps_per_decade`` = 10 (100 steps per
 decade of time) from :data:`T_MIN` to :data:`T_MAX`: on the flip-chip's 5120-unknown package

@@ -303,16 +303,20 @@ def resistance_at_capacitance(cauer: Cauer, capacitance: float) -> float:
 SEPARATION = 0.2  # relative difference of C_sum at which two structure functions separate
 
 
-def separation(sf_a, sf_b, threshold: float = SEPARATION) -> float:
+def separation(sf_a, sf_b, threshold: float = SEPARATION, r_min: float = 0.0) -> float:
     """R_sum (K/W) where two cumulative structure functions ((R_sum, C_sum) pairs of
     :func:`structure_function`) separate: the last R_sum up to which their C_sum differ by
     at most ``threshold`` (relative, |ln(C_a / C_b)| <= ln(1 + threshold)), C_sum linear in
     R_sum between the ladder's nodes and infinite beyond the ladder's end (the ambient, or
     the cold plate held at it, is an infinite heat capacity). Two fits of one package agree
     to 6 % in C_sum up to the case (measured on tests/test_zth.py's bar), hence 20 %.
+    Only R_sum >= ``r_min`` is compared: below Zth at the first time of the curves the
+    structure function is not resolved by the data (the fits' junction capacitance C_0
+    depends on time constants shorter than any time read).
     """
     (ra, ca), (rb, cb) = sf_a, sf_b
     grid = np.union1d(np.linspace(0.0, max(ra[-1], rb[-1]), 4001), np.r_[ra, rb])
+    grid = grid[grid >= r_min]
 
     def capacity(r, c):
         out = np.interp(grid, r, c)
@@ -373,5 +377,6 @@ def dual_interface(package, loads: ThermalLoads, case: str, t_min: float, t_max:
     curves = [zth_transient(package, each, t_min, t_max, **options) for each in (wet, dry)]
     fosters = tuple(fit_foster(c.time, c.zth) for c in curves)
     sfs = tuple(structure_function(foster_to_cauer(f)) for f in fosters)
-    return DualInterface(separation(*sfs), curves[0], curves[1], fosters, sfs,
+    resolved = max(curves[0].zth[0], curves[1].zth[0])  # Zth at t_min
+    return DualInterface(separation(*sfs, r_min=resolved), curves[0], curves[1], fosters, sfs,
                          (h_wet, h_dry))
