@@ -37,6 +37,7 @@ LAYERS = {
     "provenance": 8,
     "analysis": 9, "study": 9, "characterization": 9, "characterization_table": 8,
     "compact_models": 9, "delphi": 9, "reliability": 9, "cli": 10, "__init__": 10, "__main__": 10,
+    "transient_characterization": 9,
 }
 """Layer of each module (``fem.<module>``) or subpackage (``plotting``: all its modules)."""
 

@@ -128,13 +128,15 @@ def cmd_characterize(args) -> int:
     from .characterization import characterize, format_characterization, write_characterization
     from .delphi import extract_delphi
     from .files import OutputFolder
+    from .transient_characterization import transient_characterization
 
     model = _load(args.model)
     folder = OutputFolder(args.out, group="characterize", force=args.force, field="out")
     folder.check(CHARACTERIZATION_FILES)
     table = characterize(model, solver=args.solver)
     delphi = extract_delphi(model, solver=args.solver)
-    table = {**table, "delphi": delphi.as_dict()}
+    table = {**table, "delphi": delphi.as_dict(),
+             "transient": transient_characterization(model, solver=args.solver)}
     with folder:
         write_characterization(table, folder, delphi)
         folder.commit()
