@@ -23,8 +23,8 @@ from thermomech.meshing import MeshOptions
 from thermomech.packages import FAMILIES
 from thermomech.packages.mesh_file import MeshFileSpec
 from thermomech.parameters import declared_fields
-from thermomech.submodel_spec import SubmodelSpec
 from thermomech.reliability_spec import ReliabilitySpec
+from thermomech.submodel_spec import SubmodelSpec
 from thermomech.thermal_loads import ThermalLoads
 from thermomech.units import KINDS, format_quantity
 

@@ -40,8 +40,8 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import SECTIONS, describe, from_dict, item_path, to_dict
-from .submodel_spec import SubmodelSpec
 from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
 

@@ -25,8 +25,8 @@ from .meshing import MeshOptions
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import declared_fields
-from .submodel_spec import SubmodelSpec
 from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
 
