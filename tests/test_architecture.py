@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "thermomech"
 LAYERS = {
     "errors": 0, "units": 0, "parameters": 0, "files": 0, "threads": 0, "progress": 0,
     "vtk_xml": 0,
-    "geometry": 1, "materials": 1, "sparse_cholesky": 1,
+    "geometry": 1, "materials": 1, "sparse_cholesky": 1, "viscoelastic": 1,
+    "prony_fit": 1, "material_point": 2,
     "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,
     "material_library": 2, "packages": 2, "connectivity": 2, "grid_lines": 2, "board": 2,
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
@@ -27,6 +28,7 @@ LAYERS = {
     "heat_sources": 5, "heat_problem": 5, "elasticity": 5,
     "thermal": 6, "mechanics": 6,
     "thermal_metrics": 7, "mechanical_metrics": 7, "process": 7, "process_history": 7,
+    "process_visco": 7,
     "steady_sets": 7, "zth": 7,
     "inp_mesh": 4, "inp_materials": 4, "melting": 4,
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
