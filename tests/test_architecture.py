@@ -26,7 +26,7 @@ LAYERS = {
     "model_file": 4, "fem.structured": 4, "schema": 4,
     "fem.constraints": 5, "fem.assembly": 5, "fem.solve": 5, "results": 5,
     "heat_sources": 5, "heat_problem": 5, "elasticity": 5,
-    "thermal": 6, "mechanics": 6,
+    "thermal": 6, "mechanics": 6, "process_model": 6,
     "thermal_metrics": 7, "mechanical_metrics": 7, "process": 7, "process_history": 7,
     "process_visco": 7,
     "steady_sets": 7, "zth": 7,

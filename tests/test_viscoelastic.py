@@ -94,6 +94,16 @@ def test_arrhenius_and_table_shifts():
         expected, rel=1e-12)
 
 
+def test_wlf_above_and_arrhenius_below_the_reference_temperature():
+    """shift = "wlf" with activation_energy: WLF above T_ref, Arrhenius below (continuous
+    at T_ref, where both are 0); no WLF singularity at T_ref - C2 = 98.4 degC."""
+    both = v1_material(activation_energy=261e3)
+    above, below = 160.0, 25.0
+    log_below = 261e3 / 8.314462618 * (1 / (below + 273.15) - 1 / 423.15) / np.log(10)
+    np.testing.assert_allclose(both.viscoelastic.log10_shift([above, 150.0, below]),
+                               [-17.44 * 10 / 61.6, 0.0, log_below], rtol=1e-12)
+
+
 def test_elastic_material_point():
     steel = tm.Material("s", youngs_modulus=200e9, poisson_ratio=0.3)
     assert tm.material_point(steel, [0, 1], [1e-3, 2e-3], 25.0)[1] == pytest.approx(400e6)

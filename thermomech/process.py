@@ -60,19 +60,33 @@ from .mechanics import (
 )
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
+from .process_model import ProcessModel
+from .process_visco import (
+    advance,
+    begin_increment,
+    check_durations,
+    history_fields,
+    history_load,
+    reset,
+    step_fractions,
+    visco_parts,
+    with_moduli,
+)
 from .results import WarpageResult
 
 
 @dataclass(frozen=True)
 class Increment:
-    """One solved increment: step index and name, increment (1-based), temperature (degC)
-    and the warpage result (displacement m, rigid motion removed)."""
+    """One solved increment: step index and name, increment (1-based), temperature (degC),
+    the warpage result (displacement m, rigid motion removed) and the process time (s, from
+    the start of the recipe: the sum of the steps' durations)."""
 
     step: int
     name: str
     increment: int
     temperature: float
     result: WarpageResult
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,71 +98,6 @@ class ProcessResult:
     @property
     def final(self) -> WarpageResult:
         return self.increments[-1].result
-
-
-@dataclass(frozen=True)
-class ProcessModel(ElasticModel):
-    """The material model of one increment: ``ElasticModel`` with the stress-free
-    temperatures set to the activation temperatures, and
-
-    shrinkage : (parts,) linear cure shrinkage released so far (eps_ch = -shrinkage I);
-    active : (parts,) bool, inactive parts carry no stress;
-    births : ((part index, displacement at its birth (N,) m), ...): eps0 of the part's
-        cells is the strain of that displacement;
-    space : the displacement space.
-    """
-
-    shrinkage: np.ndarray = None
-    active: np.ndarray = None
-    births: tuple = ()
-    space: object = None
-
-    def thermal_strain(self, part: np.ndarray, T) -> np.ndarray:
-        """eps_th + eps_ch (normal strains, see ``ElasticModel.thermal_strain``)."""
-        strain = super().thermal_strain(part, T)
-        shrink = self.shrinkage[part].reshape((1, len(part)) + (1,) * (strain.ndim - 2))
-        return strain - shrink
-
-    def thermal_stress(self, part: np.ndarray, strain: np.ndarray) -> np.ndarray:
-        """The load density of ``ElasticModel.thermal_stress``, zero on inactive parts."""
-        out = super().thermal_stress(part, strain)
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def stress(self, part, grad, T, coords, generalized_strain=None, cells=None):
-        """(6, ...) Pa: C (eps(u) - eps0 - eps_th - eps_ch) on active parts, 0 elsewhere.
-        ``cells`` (points,) the cell of each point (None: every cell at the quadrature
-        points of ``space.basis``, or located)."""
-        offset = self._birth_gradient(part, grad, coords, cells)
-        out = super().stress(part, grad - offset, T, coords, generalized_strain)
-        if generalized_strain is not None:  # eps0_yy = g_birth . (1, x, z) of born parts
-            n = self.space.N
-            for index, u in self.births:
-                mask = part == index
-                g = u[n:]
-                out[:, mask] -= self.stiffness[index][:, 1].reshape(
-                    (6,) + (1,) * (out.ndim - 1)) * (g[0] + g[1] * coords[0][mask]
-                                                     + g[2] * coords[1][mask])
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def _birth_gradient(self, part, grad, coords, cells) -> np.ndarray:
-        """The displacement gradient whose strain is eps0, at the points of ``grad``."""
-        offset = np.zeros_like(grad)
-        if not self.births:
-            return offset
-        basis = self.space.basis if cells is None else None
-        if basis is not None and grad.shape[2:] == (basis.nelems, basis.X.shape[-1]):
-            for index, u in self.births:
-                mask = part == index
-                offset[:, :, mask] = basis.interpolate(u[:self.space.N]).grad[:, :, mask]
-            return offset
-        points = coords[..., 0]
-        cells = self.space.locate(points) if cells is None else np.asarray(cells)
-        for index, u in self.births:
-            mask = part == index
-            if np.any(mask):
-                offset[:, :, mask, 0] = self.space.evaluate(u, points[:, mask],
-                                                            cells[mask])[1]
-        return offset
 
 
 @dataclass
@@ -164,6 +113,8 @@ class _State:
     temperature: float        # degC
     molten: np.ndarray = None  # (parts,) bool: present in the recipe but above T_m
     melting: np.ndarray = None  # (parts,) degC: melting point of the parts that melt, inf
+    visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
+    time: float = 0.0         # s since the start of the recipe
 
 
 def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
@@ -202,6 +153,8 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     start = float(initial_temperature(package, loads, dict(zip(
         package.parts, setup.model.stress_free.tolist()))))
     state = _initial_state(setup, loads, start)
+    state.visco = visco_parts(setup, loads)
+    check_durations(loads, present, package.parts, state.visco)
     solver_cache: dict = {}
     out = []
     for index, step in enumerate(loads.steps):
@@ -248,6 +201,7 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] not in born}
     state.activation = state.activation.copy()
     state.activation[born] = T
+    reset(state.visco, born)
 
 
 def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
@@ -257,7 +211,7 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: flo
     for part in solidifying(state, state.melting, T):
         Tm = float(state.melting[part])
         if state.active.any():
-            at = replace(setup, model=setup.model.at(Tm))
+            at = _at(setup, state, Tm)
             system = _system(at, loads, state.active, solver, assembly, cache)
             state.u = _solve(system, _load(at, state, Tm, assembly))[0]
         _birth(setup, state, [part], Tm)
@@ -297,9 +251,14 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
     released = state.shrinkage.copy()
     parts = list(setup.package.parts)
     out = []
-    for k in range(1, step.increments + 1):
-        fraction = k / step.increments
+    start, previous = state.time, 0.0
+    duration = step.duration or 0.0
+    for k, fraction in enumerate(step_fractions(step, state.visco, begin, end), 1):
         T = begin + (end - begin) * fraction
+        if state.visco is not None:  # the increment's moduli and history stress
+            begin_increment(state.visco, state.active, duration * (fraction - previous),
+                            begin + (end - begin) * 0.5 * (fraction + previous))
+        state.time, previous = start + duration * fraction, fraction
         state.shrinkage = released.copy()
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
@@ -307,14 +266,23 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         melt(state, state.melting, T)
         _solidify(setup, loads, state, solver, assembly, cache, T)
         check_left(state, step_path(index, step), T)
-        at = replace(setup, model=setup.model.at(T))  # E(T), nu(T): the stiffness at T
+        at = _at(setup, state, T)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
         u, stats = _solve(system, F)
         state.u, state.temperature = u, T
+        if state.visco is not None:
+            advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
         stats["seconds"] = time.perf_counter() - tick
-        out.append(Increment(index, step.name, k, T, _result(at, loads, state, u, stats)))
+        out.append(Increment(index, step.name, k, T, _result(at, loads, state, u, stats),
+                             state.time))
     return out
+
+
+def _at(setup, state: _State, T: float):
+    """``setup`` with its stiffness at ``T`` degC: E(T), nu(T) and the algorithmic moduli
+    of the viscoelastic parts for the current increment."""
+    return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
 @dataclass(frozen=True)
@@ -427,6 +395,8 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     for part, u_birth in state.births:
         if state.active[part]:
             F = F + _birth_load(setup, state, part, u_birth, assembly)
+    if state.visco is not None:
+        F = F + history_load(setup, state.visco, state.active, generalized)
     return F
 
 
@@ -472,7 +442,8 @@ def _model(setup, state: _State) -> ProcessModel:
     base = {f.name: getattr(setup.model, f.name) for f in fields(ElasticModel)}
     base["stress_free"] = state.activation
     return ProcessModel(**base, shrinkage=state.shrinkage, active=state.active,
-                        births=state.births, space=setup.basis)
+                        births=state.births, space=setup.basis,
+                        history=history_fields(state.visco, state.active))
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:

@@ -48,8 +48,10 @@ class Viscoelastic:
     """The ``[materials.NAME.viscoelastic]`` table: Prony series and time-temperature shift.
 
     reference_temperature : degC at which the relaxation times hold (a_T = 1).
-    shift : "wlf" (``wlf_c1``, ``wlf_c2`` K), "arrhenius" (``activation_energy`` J/mol) or
-        "table" (``shift_temperatures`` degC with ``log10_shift_factors``).
+    shift : "wlf" (``wlf_c1``, ``wlf_c2`` K; with ``activation_energy`` also given, WLF
+        above T_ref and Arrhenius below it: the usual EMC practice, since WLF is singular
+        at T_ref - C2), "arrhenius" (``activation_energy`` J/mol) or "table"
+        (``shift_temperatures`` degC with ``log10_shift_factors``).
     long_term_modulus, prony_moduli, prony_times : E_inf Pa, E_i Pa, tau_i s (E(t) with the
         material's constant Poisson ratio); or the ``shear_*`` and ``bulk_*`` series (Pa, s)
         for separate G(t) and K(t). Moduli >= 0 (a fit gives exact zeros), times > 0.
@@ -117,19 +119,21 @@ class Viscoelastic:
         reduced time would overflow (WLF at or below T_ref - C2)."""
         T = np.asarray(T, dtype=float)
         dT = T - self.reference_temperature
-        if self.shift == "wlf":
+        if self.shift == "wlf" and self.activation_energy is not None:
+            out = np.where(dT >= 0, -self.wlf_c1 * np.maximum(dT, 0) / (
+                self.wlf_c2 + np.maximum(dT, 0)), self._arrhenius(T))
+        elif self.shift == "wlf":
             denominator = self.wlf_c2 + dT
             if np.any(denominator <= 0):
                 bad = float(np.min(T[denominator <= 0]) if T.ndim else T)
                 raise ModelError(f"{self.where}.wlf_c2", f"the WLF shift is singular at "
                                  f"{bad:g} degC (at or below T_ref - C2 = "
                                  f"{self.reference_temperature - self.wlf_c2:g} degC): the "
-                                 f"reduced time overflows; use the Arrhenius form or a table "
-                                 f"below Tg")
+                                 f"reduced time overflows; give activation_energy for an "
+                                 f"Arrhenius shift below T_ref, or a table")
             out = -self.wlf_c1 * dT / denominator
         elif self.shift == "arrhenius":
-            out = (self.activation_energy / (GAS_CONSTANT * np.log(10))
-                   * (1 / (T + KELVIN) - 1 / (self.reference_temperature + KELVIN)))
+            out = self._arrhenius(T)
         else:
             out = np.interp(T, self.shift_temperatures, self.log10_shift_factors)
         if np.any(np.abs(out) > LOG10_LIMIT):
@@ -137,6 +141,10 @@ class Viscoelastic:
                              f"{float(np.max(np.abs(out))):g} at T = "
                              f"{float(np.max(T)) if T.ndim else float(T):g} degC")
         return out
+
+    def _arrhenius(self, T: np.ndarray) -> np.ndarray:
+        return (self.activation_energy / (GAS_CONSTANT * np.log(10))
+                * (1 / (T + KELVIN) - 1 / (self.reference_temperature + KELVIN)))
 
     def reduced_time(self, dt, T) -> np.ndarray:
         """s of reduced time ``dt / a_T(T)`` of ``dt`` s at ``T`` degC."""
@@ -180,7 +188,7 @@ def check_viscoelastic(v: Viscoelastic) -> None:
     if v.shift == "wlf" and not (v.wlf_c1 > 0 and v.wlf_c2 > 0):
         raise ModelError(f"{where}.wlf_c1", f"WLF constants must be > 0, got C1 = "
                                             f"{v.wlf_c1}, C2 = {v.wlf_c2} K")
-    if v.shift == "arrhenius" and not v.activation_energy > 0:
+    if v.activation_energy is not None and not v.activation_energy > 0:
         raise ModelError(f"{where}.activation_energy", f"must be > 0, got "
                                                        f"{v.activation_energy}")
     if v.shift == "table":

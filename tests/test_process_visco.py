@@ -1,0 +1,191 @@
+"""Viscoelastic parts in process recipes (issue 15; PHYSICS_NEXT.md 3.4 V3 and the elastic
+limit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermomech.errors import ModelError
+from thermomech.geometry import Box, Layout
+from thermomech.materials import Material
+from thermomech.mechanical_loads import MechanicalLoads
+from thermomech.meshing import MeshOptions, mesh_layout
+from thermomech.parameters import from_dict
+from thermomech.process import solve_process
+from thermomech.process_visco import step_fractions, visco_parts
+from thermomech.viscoelastic import Viscoelastic
+
+L = 20e-3
+SI = Material("si", youngs_modulus=130e9, poisson_ratio=0.28, cte=2.6e-6)
+V1 = dict(reference_temperature=150.0, shift="wlf", wlf_c1=17.44, wlf_c2=51.6,
+          long_term_modulus=1e9, prony_moduli=(19e9,), prony_times=(100.0,))
+
+
+def _stack(layers, dimension=2, symmetry="none", per_layer=2, size=None):
+    boxes, z = [], 0.0
+    for part, material, t in layers:
+        boxes.append(Box(part, material.name, (-L / 2, L / 2), (-L / 2, L / 2), (z, z + t)))
+        z += t
+    options = MeshOptions(dimension=dimension, target_size=size or (
+        L / 40 if dimension == 2 else L / 12), min_cells_per_layer=per_layer,
+        symmetry=symmetry, growth=1.5)
+    return mesh_layout(Layout(tuple(boxes)), options, {m.name: m for _, m, _ in layers})
+
+
+def _recipe(steps, **extra):
+    return from_dict(MechanicalLoads, {"initial_temperature": 25.0, "steps": steps, **extra},
+                     "mechanical")
+
+
+def curvature(result, z_top):
+    """kappa of u_z = w0 - kappa x^2 / 2 over the middle half of the top surface (row
+    nearest y = 0 in 3D)."""
+    loc, comp = result.space.doflocs, result.space.components
+    dim = loc.shape[0]
+    sel = (comp == dim - 1) & np.isclose(loc[dim - 1], z_top) & (np.abs(loc[0]) <= L / 4)
+    if dim == 3:
+        sel &= np.isclose(loc[1], loc[1][np.abs(loc[1]) == np.abs(loc[1][sel]).min()][0])
+    x = loc[0, sel]
+    A = np.column_stack([np.ones_like(x), -x**2 / 2])
+    return np.linalg.lstsq(A, result.displacement[sel], rcond=None)[0][1]
+
+
+# --- V3: a thin film relaxing on a stiff substrate -------------------------------------------
+
+@pytest.mark.parametrize("dimension, symmetry, plane", [
+    (2, "none", "generalized_strain"), (2, "none", "strain"), (3, "quarter", None)])
+def test_v3_thin_film_curvature_follows_the_relaxation_modulus(dimension, symmetry, plane):
+    """A 2 um film (E(t) of V1, constant nu) born on 1 mm of Si at 160 degC, cooled
+    instantly to 150 degC (= T_ref, a_T = 1) and held: the substrate fixes the film's
+    strain (Stoney limit), so kappa(t) / kappa(0+) = E(t) / E_0 within 1 %.
+
+    Why 2 um, not PHYSICS_NEXT's 10 um: the Stoney error of the ratio is about
+    4 t_f E_f' / (t_s E_s') (biaxial moduli; Timoshenko's bilayer gives 0.58 % for 10 um)
+    plus the film's own strain drifting as the substrate unloads; measured for 10 um with the
+    time converged: 1.19 % at 300 s (PHYSICS_NEXT's 0.2 % estimate omits the factor 4). With
+    2 um the measured deviation is 0.23 % converged, 0.41 % with one increment per hold, so
+    1 % checks the model, not the geometry."""
+    film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
+                    viscoelastic=Viscoelastic(**V1))
+    thickness = 2e-6
+    package = _stack([("si", SI, 1e-3), ("film", film, thickness)], dimension, symmetry,
+                     per_layer=2)
+    holds = [10.0, 100.0, 300.0]
+    steps = [{"name": "heat", "temperature": 160.0, "duration": "0 s"},
+             {"name": "coat", "add": ["film"], "duration": "0 s"},
+             {"name": "quench", "temperature": 150.0, "duration": "0 s"}]
+    previous = 0.0
+    for t in holds:
+        steps.append({"name": f"hold {t:g} s", "duration": t - previous})
+        previous = t
+    extra = {"plane": plane} if plane else {}
+    run = solve_process(package, _recipe(steps, **extra))
+    top = 1e-3 + thickness
+    kappa0 = curvature(run.increments[2].result, top)
+    assert abs(kappa0) > 0
+    times = [i.time for i in run.increments[3:]]
+    assert times == holds
+    ratio = np.array([curvature(i.result, top) for i in run.increments[3:]]) / kappa0
+    expected = (1e9 + 19e9 * np.exp(-np.array(holds) / 100)) / 20e9
+    np.testing.assert_allclose(ratio, expected, rtol=0.01)
+    # the film's stress relaxes the same way (the exported, per-point stress)
+    stress = run.increments[-1].result.quadrature_stress()[0]
+    glassy = run.increments[2].result.quadrature_stress()[0]
+    cells = np.flatnonzero(np.asarray(package.cell_part) == package.parts.index("film"))
+    np.testing.assert_allclose(stress[0][cells].mean() / glassy[0][cells].mean(),
+                               expected[-1], rtol=0.01)
+
+
+# --- the elastic limit -----------------------------------------------------------------------
+
+EMC = Material("emc", youngs_modulus=8e9, poisson_ratio=0.3, cte=10e-6, cte_above_tg=40e-6,
+               glass_transition=130.0)
+GLASS = Material("glass", youngs_modulus=64e9, poisson_ratio=0.2, cte=3.3e-6)
+LIMIT_STEPS = [
+    {"name": "heat", "temperature": 175.0, "duration": "10 min", "increments": 2},
+    {"name": "mold", "add": ["emc"], "cure_shrinkage": {"emc": "0.2 %"}, "duration": "1 h",
+     "increments": 2},
+    {"name": "cool", "temperature": 25.0, "duration": "50 min", "increments": 3},
+    {"name": "lift-off", "remove": ["glass"], "duration": "0 s"},
+    {"name": "reflow", "temperature": 260.0, "duration": "5 min", "increments": 2}]
+
+
+@pytest.mark.parametrize("dimension, symmetry, plane", [
+    (2, "none", "generalized_strain"), (2, "none", "strain"), (3, "quarter", None)])
+def test_all_prony_moduli_zero_equals_the_elastic_solver(dimension, symmetry, plane):
+    """E(t) = E_inf (every Prony modulus zero): every increment's displacement and stress
+    equal the elastic recipe's to 1e-10 (birth, cure shrinkage, bilinear CTE, removal,
+    a silicon die with E(T))."""
+    relaxed = EMC.with_values(name="emc", viscoelastic=Viscoelastic(
+        **{**V1, "long_term_modulus": 8e9, "activation_energy": 261e3, "prony_moduli": (0.0, 0.0),
+           "prony_times": (1.0, 100.0)}))
+    si = SI.with_values(temperature_table=__import__(
+        "thermomech.materials", fromlist=["TemperatureTable"]).TemperatureTable(
+        (25.0, 260.0), youngs_modulus=(130e9, 120e9)))
+    extra = {"plane": plane} if plane else {}
+    runs = []
+    for emc in (EMC, relaxed):
+        package = _stack([("glass", GLASS, 0.5e-3), ("si", si, 0.3e-3),
+                          ("emc", emc, 0.4e-3)], dimension, symmetry)
+        runs.append(solve_process(package, _recipe(LIMIT_STEPS, **extra)))
+    elastic, visco = runs
+    assert len(elastic.increments) == len(visco.increments) == 10
+    scale = max(np.abs(i.result.displacement).max() for i in elastic.increments)
+    for a, b in zip(elastic.increments, visco.increments):
+        np.testing.assert_allclose(b.result.displacement, a.result.displacement, rtol=0,
+                                   atol=1e-10 * scale)
+        sa, sb = a.result.quadrature_stress()[0], b.result.quadrature_stress()[0]
+        np.testing.assert_allclose(sb, sa, rtol=0, atol=1e-10 * np.abs(sa).max())
+    assert [i.time for i in visco.increments][-1] == pytest.approx(600 + 3600 + 3000 + 300)
+
+
+# --- recipe checks ---------------------------------------------------------------------------
+
+def test_a_viscoelastic_part_needs_step_durations():
+    film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
+                    viscoelastic=Viscoelastic(**V1))
+    package = _stack([("si", SI, 1e-3), ("film", film, 10e-6)])
+    steps = [{"name": "coat", "add": ["film"], "duration": "0 s"},
+             {"name": "cool", "temperature": 20.0}]
+    with pytest.raises(ModelError) as info:
+        solve_process(package, _recipe(steps))
+    assert info.value.field == "mechanical.steps[1] (cool).duration"
+    assert "'film' is viscoelastic" in str(info.value) and "instantaneous" in str(info.value)
+    # before the film is added a step needs no duration
+    solve_process(package, _recipe([{"name": "warm", "temperature": 30.0}, *steps[:1]]))
+
+
+def test_plane_stress_is_refused_with_viscoelastic_parts():
+    film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
+                    viscoelastic=Viscoelastic(**V1))
+    package = _stack([("si", SI, 1e-3), ("film", film, 10e-6)])
+    with pytest.raises(ModelError, match="mechanical.plane"):
+        solve_process(package, _recipe([{"name": "a", "duration": 1.0}], plane="stress"))
+
+
+def test_bad_durations_and_auto_increments_parse():
+    with pytest.raises(ModelError, match=r"steps\[0\] \(a\).duration: must be >= 0"):
+        _recipe([{"name": "a", "duration": "-1 s"}])
+    loads = _recipe([{"name": "a", "duration": "4 h", "increments": "auto"}])
+    assert loads.steps[0].duration == 14400.0 and loads.steps[0].increments == "auto"
+    with pytest.raises(ModelError, match="increments"):
+        _recipe([{"name": "a", "increments": "many"}])
+
+
+def test_auto_increments_are_even_in_log_reduced_time():
+    """A hold at T_ref of 10^4 s with tau = 100 s: reduced time from tau / 10 = 10 s to
+    10^4 s is 3 decades, 2 per decade -> 6 increments at 10, 10^1.6, ..., 10^4 s."""
+    film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
+                    viscoelastic=Viscoelastic(**V1))
+    package = _stack([("si", SI, 1e-3), ("film", film, 10e-6)])
+    loads = _recipe([{"name": "hold", "duration": "10000 s", "increments": "auto"}])
+    from thermomech.mechanics import solve_setup
+    visco = visco_parts(solve_setup(package, loads, None, None), loads)
+    fractions = step_fractions(loads.steps[0], visco, 150.0, 150.0)
+    np.testing.assert_allclose(fractions * 1e4, np.geomspace(10.0, 1e4, 6), rtol=1e-9)
+    # at 140 degC the same hold is slower by a_T = 10^(17.44 * 10 / 41.6): fewer decades
+    slow = step_fractions(loads.steps[0], visco, 140.0, 140.0)
+    aT = 10 ** (17.44 * 10 / 41.6)
+    decades = np.log10(1e4 / aT / 10)
+    assert len(slow) == max(1, int(np.ceil(2 * decades))) if decades > 0 else len(slow) == 1
