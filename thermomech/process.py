@@ -253,7 +253,7 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
     out = []
     start, previous = state.time, 0.0
     duration = step.duration or 0.0
-    for k, fraction in enumerate(step_fractions(step, state.visco, begin, end), 1):
+    for k, fraction in enumerate(step_fractions(step, state.visco, begin, end).tolist(), 1):
         T = begin + (end - begin) * fraction
         if state.visco is not None:  # the increment's moduli and history stress
             begin_increment(state.visco, state.active, duration * (fraction - previous),
