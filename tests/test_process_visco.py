@@ -218,7 +218,6 @@ def _independent_cooling(package, visco_part: int, T0: float, T1: float, duratio
     basis = skfem.Basis(package.mesh, skfem.ElementVector(skfem.ElementQuad2()), intorder=4)
     nq = basis.X.shape[1]
     visco = mats[visco_part].viscoelastic
-    nu = mats[visco_part].poisson_ratio
     E_i, tau = np.array(visco.prony_moduli), np.array(visco.prony_times)
     unit = elasticity_matrix(mats[visco_part].with_values(youngs_modulus=1.0))
 
@@ -231,10 +230,8 @@ def _independent_cooling(package, visco_part: int, T0: float, T1: float, duratio
                                            float), (3,))
             tg = m.glass_transition if m.cte_above_tg is not None and \
                 m.glass_transition is not None else np.inf
-
-            def F(t):
-                return a * min(t, tg) + b * max(t - tg, 0.0)
-            out[:3, part == p] = (F(T) - F(T0))[:, None]
+            integral = [a * min(t, tg) + b * max(t - tg, 0.0) for t in (T, T0)]
+            out[:3, part == p] = (integral[0] - integral[1])[:, None]
         return out
 
     def strain6(u):  # (6, cells, nq) total strain, plane strain
