@@ -330,3 +330,100 @@ def test_default_flip_chip_cooled_at_3_K_per_min_equals_an_independent_implement
             mold, viscoelastic=None)}))
     elastic = solve_process(elastic_package, loads).final.displacement
     assert np.abs(elastic - reference[-1]).max() > 0.005 * scale
+
+
+# --- model file, outputs and the CLI ---------------------------------------------------------
+
+VISCO_MODEL = """
+[package]
+family = "blocks"
+[[package.blocks]]
+name = "glass"
+material = "glass"
+x = ["-10 mm", "10 mm"]
+y = ["-10 mm", "10 mm"]
+z = ["0 mm", "0.7 mm"]
+[[package.blocks]]
+name = "emc"
+material = "emc_ve"
+x = ["-10 mm", "10 mm"]
+y = ["-10 mm", "10 mm"]
+z = ["0.7 mm", "1.2 mm"]
+[materials.glass]
+youngs_modulus = "64 GPa"
+poisson_ratio = 0.2
+cte = "3.3 ppm/K"
+conductivity = 1
+[materials.emc_ve]
+base = "mold"
+[materials.emc_ve.viscoelastic]
+reference_temperature = "150 degC"
+shift = "wlf"
+wlf_c1 = 17.44
+wlf_c2 = "51.6 K"
+activation_energy = "261 kJ/mol"
+long_term_modulus = "1 GPa"
+prony_moduli = ["19 GPa"]
+prony_times = ["100 s"]
+[mesh]
+dimension = 2
+target_size = "0.5 mm"
+min_cells_per_layer = 2
+[mechanical]
+initial_temperature = "25 degC"
+warpage_surfaces = ["top"]
+[[mechanical.steps]]
+name = "heat carrier"
+temperature = "175 degC"
+duration = "5 min"
+[[mechanical.steps]]
+name = "mold"
+add = ["emc"]
+duration = "0 s"
+[[mechanical.steps]]
+name = "cool"
+temperature = "150 degC"
+duration = "0 s"
+[[mechanical.steps]]
+name = "hold"
+duration = "10 min"
+increments = "auto"
+"""
+
+
+def test_model_file_recipe_writes_time_history_figure_and_series(tmp_path):
+    """A model file with [materials.emc_ve.viscoelastic] and step durations: the summary's
+    history has time_s, the hold after an instantaneous (glassy) cooling relaxes the warpage
+    at constant temperature (V1's E(t) at T_ref: 600 s leave 1 GPa of 20), and the outputs
+    include the
+    warpage-versus-time figure and the per-increment series."""
+    import json
+
+    from thermomech.analysis import run_model, write_outputs
+    from thermomech.model_file import load_model
+
+    path = tmp_path / "model.toml"
+    path.write_text(VISCO_MODEL)
+    run = run_model(load_model(path))
+    out = tmp_path / "out"
+    written = {p.relative_to(out).as_posix() for p in write_outputs(run, out, report=False)}
+    assert {"process_history.pvd", "figures/warpage_history.png",
+            "figures/warpage_history_time.png", "warpage_history.csv"} <= written
+    history = json.loads((out / "summary.json").read_text())["mechanical"]["history"]
+    times = [r["time_s"] for r in history]
+    assert times[:3] == [300.0, 300.0, 300.0] and times[-1] == pytest.approx(900.0)
+    hold = [r for r in history if r["step_name"] == "hold"]
+    assert len(hold) == int(np.ceil(2 * np.log10(600 / 10)))  # auto: 10 .. 600 s, 2/decade
+    w = [r["center_minus_corner_um"]["top"] for r in history]
+    assert abs(w[-1]) < 0.5 * abs(w[2])  # relaxed at constant temperature
+
+
+def test_cli_refuses_a_viscoelastic_recipe_without_durations_with_exit_2(tmp_path, capsys):
+    from thermomech.cli import main
+
+    path = tmp_path / "model.toml"
+    path.write_text(VISCO_MODEL.replace('temperature = "150 degC"\nduration = "0 s"\n',
+                                        'temperature = "150 degC"\n'))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "mechanical.steps[2] (cool).duration" in err and "'emc' is viscoelastic" in err
