@@ -67,6 +67,7 @@ from .process_visco import (
     check_durations,
     history_fields,
     history_load,
+    proportional_modulus,
     reset,
     step_fractions,
     visco_parts,
@@ -403,7 +404,17 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
 def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: str
                 ) -> np.ndarray:
     """eps0 = eps(u_birth) on the part: its load K_part u_birth with the part's stiffness
-    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged."""
+    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged;
+    for an E(t) viscoelastic part kept once and scaled by E_alg (its stiffness is E_alg
+    times a fixed matrix), so a changing modulus assembles nothing."""
+    modulus = proportional_modulus(state.visco, part)
+    if modulus is not None:
+        key = (part, "E_alg")
+        if key not in state.birth_loads:
+            only = np.arange(len(setup.package.parts)) == part
+            state.birth_loads[key] = (modulus, _stiffness(setup, only, assembly) @ u_birth)
+        stored, load = state.birth_loads[key]
+        return load if modulus == stored else load * (modulus / stored)
     key = (part, setup.model.stiffness[part].tobytes() + setup.model.reduced[part].tobytes())
     if key not in state.birth_loads:
         only = np.arange(len(setup.package.parts)) == part

@@ -183,12 +183,26 @@ def _algorithmic_matrix(part: _Part, material: Material) -> np.ndarray:
     """6x6 Pa of the increment's algorithmic moduli. The E(t) form: the material's own
     elasticity matrix at E_alg = E_inf + sum E_i Gamma_i and its Poisson ratio (so all
     Prony moduli zero is the elastic solver bit for bit); shear and bulk: (G_alg, K_alg)."""
-    visco = part.visco
-    if visco.separate:
+    if part.visco.separate:
         return isotropic_matrix(float(part.step.G_alg), float(part.step.K_alg))
-    E = visco.long_term_modulus + float(np.dot(visco.prony_moduli, part.step.gamma))
+    E = young_alg(part)
     return elasticity_matrix(Material(material.name, youngs_modulus=E,
                                       poisson_ratio=material.poisson_ratio))
+
+
+def young_alg(part: _Part) -> float:
+    """E_alg = E_inf + sum E_i Gamma_i (Pa) of an E(t) part in the current increment."""
+    visco = part.visco
+    return visco.long_term_modulus + float(np.dot(visco.prony_moduli, part.step.gamma))
+
+
+def proportional_modulus(visco: ViscoParts | None, index: int) -> float | None:
+    """E_alg (Pa) when part ``index`` is viscoelastic in the E(t) form (its stiffness is
+    proportional to E_alg: a load linear in it scales), else None."""
+    for part in visco.parts if visco is not None else ():
+        if part.index == index and not part.visco.separate and part.step is not None:
+            return young_alg(part)
+    return None
 
 
 def history_load(setup, visco: ViscoParts, active: np.ndarray, generalized: bool
@@ -259,5 +273,5 @@ def history_fields(visco: ViscoParts | None, active: np.ndarray) -> tuple:
     an increment's result adds to C_alg eps_m (``process_model.ProcessModel``)."""
     if visco is None:
         return ()
-    return tuple((p.cells, p.offset) for p in visco.parts
+    return tuple((p.cells, p.offset.astype(np.float32)) for p in visco.parts
                  if active[p.index] and p.offset is not None)
