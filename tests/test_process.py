@@ -363,8 +363,8 @@ def test_run_writes_the_history_to_summary_and_csv(tmp_path):
     # the top level is the last record, without the surfaces of removed parts
     assert summary["mechanical"]["warpage_um"] == {"top": history[4]["warpage_um"]["top"]}
     csv = (tmp_path / "out" / "warpage_history.csv").read_text().splitlines()
-    assert csv[0].startswith("step,step_name,increment,temperature_C,warpage_um.top")
-    assert len(csv) == 6 and csv[1].split(",")[4] == ""
+    assert csv[0].startswith("step,step_name,increment,temperature_C,time_s,warpage_um.top")
+    assert len(csv) == 6 and csv[1].split(",")[4:6] == ["0.0", ""]  # no durations: t = 0
 
 
 def test_steps_refuse_the_single_load_keys():

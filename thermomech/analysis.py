@@ -192,7 +192,7 @@ def _with_units(stats: dict, names: Mapping[str, str]) -> dict:
 
 
 def history_csv(records: list[dict]) -> bytes:
-    """The history records as CSV: step, step_name, increment, temperature_C, then
+    """The history records as CSV: step, step_name, increment, temperature_C, time_s, then
     warpage_um.<surface>, center_minus_corner_um.<surface>, shape.<surface> (empty: the
     surface's part is absent)."""
     import csv
@@ -200,13 +200,14 @@ def history_csv(records: list[dict]) -> bytes:
 
     keys = ("warpage_um", "center_minus_corner_um", "shape")
     surfaces = list(records[0]["warpage_um"]) if records else []
-    header = ["step", "step_name", "increment", "temperature_C"] + [
+    header = ["step", "step_name", "increment", "temperature_C", "time_s"] + [
         f"{k}.{s}" for k in keys for s in surfaces]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     for r in records:
-        writer.writerow([r["step"], r["step_name"], r["increment"], repr(r["temperature_C"])]
+        writer.writerow([r["step"], r["step_name"], r["increment"], repr(r["temperature_C"]),
+                         repr(r.get("time_s", 0.0))]
                         + ["" if r[k][s] is None else (repr(r[k][s]) if k != "shape"
                                                       else r[k][s])
                            for k in keys for s in surfaces])

@@ -44,6 +44,7 @@ from .reliability_spec import ReliabilitySpec
 from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
+from .viscoelastic import VISCOELASTIC_KEYS, Viscoelastic
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def material_from_dict(name: str, table: Mapping) -> Material:
     if not isinstance(table, Mapping):
         raise ModelError(where, f"expected a table, got {table!r}")
     allowed = {*PROPERTY_KINDS, "base", "source", "sources", "description",
-               "temperature_table"}
+               "temperature_table", "viscoelastic"}
     unknown = [k for k in table if k not in allowed]
     if unknown:
         raise ModelError(f"{where}.{unknown[0]}", f"unknown material property; known: "
@@ -295,6 +296,9 @@ def material_from_dict(name: str, table: Mapping) -> Material:
             continue
         if key == "temperature_table":
             values[key] = temperature_table_from_dict(raw, f"{where}.{key}")
+            continue
+        if key == "viscoelastic":
+            values[key] = viscoelastic_from_dict(raw, f"{where}.{key}")
             continue
         values[key] = _property_value(raw, key, f"{where}.{key}")
     sources = dict(base.sources)
@@ -331,6 +335,52 @@ def temperature_table_from_dict(table, where: str) -> TemperatureTable:
         values[key] = tuple(parse_quantity(v, kinds[key], f"{where}.{key}[{i}]")
                             for i, v in enumerate(raw))
     return TemperatureTable(**values)
+
+
+def viscoelastic_from_dict(table, where: str) -> Viscoelastic:
+    """``[materials.NAME.viscoelastic]``: the keys of ``viscoelastic.VISCOELASTIC_KEYS``
+    (quantities with units; ModelError naming the field)."""
+    if not isinstance(table, Mapping):
+        raise ModelError(where, f"expected a table, got {describe(table)}")
+    unknown = [k for k in table if k not in VISCOELASTIC_KEYS]
+    if unknown:
+        raise ModelError(f"{where}.{unknown[0]}", f"unknown key; known: "
+                                                  f"{', '.join(VISCOELASTIC_KEYS)}")
+    if "reference_temperature" not in table:
+        raise ModelError(f"{where}.reference_temperature", "is needed: the temperature the "
+                                                           "relaxation times hold at")
+    values = {}
+    for key, raw in table.items():
+        kind, is_list = VISCOELASTIC_KEYS[key]
+        if kind is None:
+            if not isinstance(raw, str):
+                raise ModelError(f"{where}.{key}", f"expected text, got {describe(raw)}")
+            values[key] = raw
+        elif is_list:
+            if not isinstance(raw, list):
+                raise ModelError(f"{where}.{key}", f"expected a list of values, got "
+                                                   f"{describe(raw)}")
+            values[key] = tuple(parse_quantity(v, kind, f"{where}.{key}[{i}]")
+                                for i, v in enumerate(raw))
+        else:
+            values[key] = parse_quantity(raw, kind, f"{where}.{key}")
+    return Viscoelastic(**values, where=where)
+
+
+def viscoelastic_to_dict(visco: Viscoelastic) -> dict:
+    """The ``[materials.NAME.viscoelastic]`` table of ``visco`` (unit strings)."""
+    out: dict = {}
+    for key, (kind, is_list) in VISCOELASTIC_KEYS.items():
+        value = getattr(visco, key)
+        if value is None or (is_list and not value):
+            continue
+        if kind is None:
+            out[key] = value
+        elif is_list:
+            out[key] = [format_quantity(v, kind) for v in value]
+        else:
+            out[key] = format_quantity(value, kind)
+    return out
 
 
 def _check_texts(table: Mapping, where: str) -> None:
@@ -394,6 +444,8 @@ def material_to_dict(material: Material) -> dict:
         out["temperature_table"] = {
             key: [format_quantity(v, kind) for v in getattr(table, key)]
             for key, kind in kinds.items() if getattr(table, key) is not None}
+    if material.viscoelastic is not None:
+        out["viscoelastic"] = viscoelastic_to_dict(material.viscoelastic)
     if material.description:
         out["description"] = material.description
     if material.sources:

@@ -62,20 +62,35 @@ from .mechanics import (
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
+from .process_model import ProcessModel
+from .process_visco import (
+    advance,
+    begin_increment,
+    check_durations,
+    history_fields,
+    history_load,
+    proportional_modulus,
+    reset,
+    step_fractions,
+    visco_parts,
+    with_moduli,
+)
 from .results import WarpageResult
 
 
 @dataclass(frozen=True)
 class Increment:
     """One solved increment: step index and name, increment (1-based), temperature (degC;
-    a field's volume mean, ``process_temperature``) and the warpage result (displacement m,
-    rigid motion removed; its ``temperature`` the field)."""
+    a field's volume mean, ``process_temperature``), the warpage result (displacement m,
+    rigid motion removed; its ``temperature`` the field) and the process time (s, from the
+    start of the recipe: the sum of the steps' durations)."""
 
     step: int
     name: str
     increment: int
     temperature: float
     result: WarpageResult
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,78 +102,6 @@ class ProcessResult:
     @property
     def final(self) -> WarpageResult:
         return self.increments[-1].result
-
-
-@dataclass(frozen=True)
-class ProcessModel(ElasticModel):
-    """The material model of one increment: ``ElasticModel`` with the stress-free
-    temperatures set to the activation temperatures, and
-
-    shrinkage : (parts,) linear cure shrinkage released so far (eps_ch = -shrinkage I);
-    active : (parts,) bool, inactive parts carry no stress;
-    births : ((part index, displacement at its birth (N,) m), ...): eps0 of the part's
-        cells is the strain of that displacement;
-    space : the displacement space;
-    activation_fields : ((part index, nodal T_act (N_T,) degC), ...) on
-        ``activation_space``: parts born while the temperature was a field, stress-free at
-        it point by point (``process_temperature``).
-    """
-
-    shrinkage: np.ndarray = None
-    active: np.ndarray = None
-    births: tuple = ()
-    space: object = None
-    activation_fields: tuple = ()
-    activation_space: object = None
-
-    def thermal_strain(self, part: np.ndarray, T) -> np.ndarray:
-        """eps_th + eps_ch (normal strains, see ``ElasticModel.thermal_strain``)."""
-        strain = super().thermal_strain(part, T)
-        shrink = self.shrinkage[part].reshape((1, len(part)) + (1,) * (strain.ndim - 2))
-        return strain - shrink
-
-    def thermal_stress(self, part: np.ndarray, strain: np.ndarray) -> np.ndarray:
-        """The load density of ``ElasticModel.thermal_stress``, zero on inactive parts."""
-        out = super().thermal_stress(part, strain)
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def stress(self, part, grad, T, coords, generalized_strain=None, cells=None):
-        """(6, ...) Pa: C (eps(u) - eps0 - eps_th - eps_ch) on active parts, 0 elsewhere.
-        ``cells`` (points,) the cell of each point (None: every cell at the quadrature
-        points of ``space.basis``, or located)."""
-        offset = self._birth_gradient(part, grad, coords, cells)
-        out = super().stress(part, grad - offset, T, coords, generalized_strain)
-        if self.activation_fields:
-            out -= thermal_steps.activation_stress(self, part, coords, cells, generalized_strain)
-        if generalized_strain is not None:  # eps0_yy = g_birth . (1, x, z) of born parts
-            n = self.space.N
-            for index, u in self.births:
-                mask = part == index
-                g = u[n:]
-                out[:, mask] -= self.stiffness[index][:, 1].reshape(
-                    (6,) + (1,) * (out.ndim - 1)) * (g[0] + g[1] * coords[0][mask]
-                                                     + g[2] * coords[1][mask])
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def _birth_gradient(self, part, grad, coords, cells) -> np.ndarray:
-        """The displacement gradient whose strain is eps0, at the points of ``grad``."""
-        offset = np.zeros_like(grad)
-        if not self.births:
-            return offset
-        basis = self.space.basis if cells is None else None
-        if basis is not None and grad.shape[2:] == (basis.nelems, basis.X.shape[-1]):
-            for index, u in self.births:
-                mask = part == index
-                offset[:, :, mask] = basis.interpolate(u[:self.space.N]).grad[:, :, mask]
-            return offset
-        points = coords[..., 0]
-        cells = self.space.locate(points) if cells is None else np.asarray(cells)
-        for index, u in self.births:
-            mask = part == index
-            if np.any(mask):
-                offset[:, :, mask, 0] = self.space.evaluate(u, points[:, mask],
-                                                            cells[mask])[1]
-        return offset
 
 
 @dataclass
@@ -177,6 +120,8 @@ class _State:
     field: object = None      # the heat problem's Field ("thermal" steps), or None
     activation_fields: tuple = ()  # ((part, nodal T_act), ...) parts born at a field
     activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
+    visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
+    time: float = 0.0         # s since the start of the recipe
 
 
 def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
@@ -217,6 +162,12 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
         package.parts, setup.model.stress_free.tolist()))))
     state = _initial_state(setup, loads, start)
     state.field = thermal_steps.field_setup(setup, loads, thermal)
+    state.visco = visco_parts(setup, loads)
+    check_durations(loads, present, package.parts, state.visco)
+    if state.visco is not None and state.field is not None:
+        raise ModelError("mechanical.steps", "viscoelastic parts under temperature = "
+                         "\"thermal\" steps are not yet supported (the shift factor per "
+                         "point): give the steps uniform temperatures")
     solver_cache: dict = {}
     out = []
     for index, step in enumerate(loads.steps):
@@ -266,6 +217,7 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     state.activation[born] = thermal_steps.mean(T, state.field)
     state.activation_fields = tuple(f for f in state.activation_fields if f[0] not in born
                                     ) + thermal_steps.born_fields(born, T)
+    reset(state.visco, born)
 
 
 def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
@@ -276,7 +228,7 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: flo
     for Tm in sorted({float(state.melting[p]) for p in parts}, reverse=True):
         group = [p for p in parts if state.melting[p] == Tm]  # one solve per T_m
         if state.active.any():
-            at = replace(setup, model=setup.model.at(Tm))
+            at = _at(setup, state, Tm)
             system = _system(at, loads, state.active, solver, assembly, cache)
             state.u = _solve(system, _load(at, state, Tm, assembly))[0]
         _birth(setup, state, group, Tm)
@@ -291,9 +243,14 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
     released = state.shrinkage.copy()
     parts = list(setup.package.parts)
     out = []
-    for k in range(1, step.increments + 1):
-        fraction = k / step.increments
+    start, previous = state.time, 0.0
+    duration = step.duration or 0.0
+    for k, fraction in enumerate(step_fractions(step, state.visco, begin, end).tolist(), 1):
         T = begin + (end - begin) * fraction
+        if state.visco is not None:  # the increment's moduli and history stress
+            begin_increment(state.visco, state.active, duration * (fraction - previous),
+                            begin + (end - begin) * 0.5 * (fraction + previous))
+        state.time, previous = start + duration * fraction, fraction
         state.shrinkage = released.copy()
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
@@ -305,14 +262,23 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         _solidify(setup, loads, state, solver, assembly, cache, hottest)
         mean = thermal_steps.mean(T, state.field)  # T itself when uniform
         check_left(state, step_path(index, step), mean)
-        at = replace(setup, model=setup.model.at(mean))  # E(T), nu(T): the stiffness at T
+        at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
         u, stats = _solve(system, F)
         state.u, state.temperature = u, T
+        if state.visco is not None:
+            advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
         stats["seconds"] = time.perf_counter() - tick
-        out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats)))
+        out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats),
+                             state.time))
     return out
+
+
+def _at(setup, state: _State, T: float):
+    """``setup`` with its stiffness at ``T`` degC: E(T), nu(T) and the algorithmic moduli
+    of the viscoelastic parts for the current increment."""
+    return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
 HISTORY, KEPT = 8, 4
@@ -448,25 +414,40 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     for part, u_birth in state.births:
         if state.active[part]:
             F = F + _birth_load(setup, state, part, u_birth, assembly)
+    if state.visco is not None:
+        F = F + history_load(setup, state.visco, state.active, generalized)
     return F
 
 
 def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: str
                 ) -> np.ndarray:
     """eps0 = eps(u_birth) on the part: its load K_part u_birth with the part's stiffness
-    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged."""
+    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged;
+    for an E(t) viscoelastic part kept once and scaled by E_alg (its stiffness is E_alg
+    times a fixed matrix), so a changing modulus assembles nothing."""
+    modulus = proportional_modulus(state.visco, part)
+    if modulus is not None:
+        key = (part, "E_alg")
+        if key not in state.birth_loads:
+            state.birth_loads[key] = (modulus, _part_product(setup, part, u_birth, assembly))
+        stored, load = state.birth_loads[key]
+        return load if modulus == stored else load * (modulus / stored)
     key = (part, setup.model.stiffness[part].tobytes() + setup.model.reduced[part].tobytes())
     if key not in state.birth_loads:
-        only = np.arange(len(setup.package.parts)) == part
         state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] != part}
-        if _fast(setup, assembly) and not _generalized(setup):  # the part's cells only
-            cells = np.flatnonzero(setup.part == part)
-            state.birth_loads[key] = structured.elasticity_product(
-                setup.package, setup.basis, setup.model.reduced[setup.part[cells]], u_birth,
-                cells)
-        else:
-            state.birth_loads[key] = _stiffness(setup, only, assembly) @ u_birth
+        state.birth_loads[key] = _part_product(setup, part, u_birth, assembly)
     return state.birth_loads[key]
+
+
+def _part_product(setup, part: int, u: np.ndarray, assembly: str) -> np.ndarray:
+    """K_part u with the part's stiffness of ``setup``: on the part's cells only on box
+    meshes (``structured.elasticity_product``), else the part's assembled stiffness."""
+    if _fast(setup, assembly) and not _generalized(setup):
+        cells = np.flatnonzero(setup.part == part)
+        return structured.elasticity_product(setup.package, setup.basis,
+                                             setup.model.reduced[setup.part[cells]], u, cells)
+    only = np.arange(len(setup.package.parts)) == part
+    return _stiffness(setup, only, assembly) @ u
 
 
 def _guess(system: _System, F: np.ndarray) -> np.ndarray:
@@ -502,7 +483,8 @@ def _model(setup, state: _State) -> ProcessModel:
     return ProcessModel(**base, shrinkage=state.shrinkage, active=state.active,
                         births=state.births, space=setup.basis,
                         activation_fields=state.activation_fields,
-                        activation_space=state.field.space if state.field else None)
+                        activation_space=state.field.space if state.field else None,
+                        history=history_fields(state.visco, state.active))
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:

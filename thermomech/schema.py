@@ -29,6 +29,7 @@ from .reliability_spec import ReliabilitySpec
 from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
+from .viscoelastic import SHIFTS, VISCOELASTIC_KEYS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 QUANTITY_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(\s*\S.*)?$"
@@ -100,10 +101,28 @@ def materials_schema() -> dict:
                                  "items": quantity_schema(kind), "description": _unit_note(kind)}
                            for key, kind in {"temperature": "temperature",
                                              **TABLE_PROPERTIES}.items()}},
+        "viscoelastic": viscoelastic_schema(),
     })
     material = {"type": "object", "properties": properties, "additionalProperties": False}
     return {"description": "materials added or overriding the library, by name",
             "type": "object", "additionalProperties": material}
+
+
+def viscoelastic_schema() -> dict:
+    """``[materials.NAME.viscoelastic]``: Prony series and time-temperature shift."""
+    properties = {}
+    for key, (kind, is_list) in VISCOELASTIC_KEYS.items():
+        if kind is None:
+            properties[key] = {"enum": list(SHIFTS), "description": "time-temperature shift"}
+        elif is_list:
+            properties[key] = {"type": "array", "items": quantity_schema(kind),
+                               "description": _unit_note(kind)}
+        else:
+            properties[key] = {**quantity_schema(kind), "description": _unit_note(kind)}
+    return {"description": "generalized Maxwell model (Prony series) with a WLF, Arrhenius "
+                           "or tabulated shift (process steps with durations)",
+            "type": "object", "required": ["reference_temperature"],
+            "additionalProperties": False, "properties": properties}
 
 
 def table_schema(cls, description: str = "", extra: dict | None = None) -> dict:
