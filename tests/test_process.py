@@ -57,8 +57,6 @@ def test_bad_recipes_name_the_step_and_field(steps, field, words):
 @pytest.mark.parametrize("step, field, words", [
     ({"name": "cool", "increments": 0}, "mechanical.steps[2] (cool).increments", ">= 1"),
     ({"name": "cool", "increments": 1.5}, "mechanical.steps[2] (cool).increments", "int"),
-    ({"name": "cool", "temperature": "thermal"}, "mechanical.steps[2] (cool).temperature",
-     "not yet supported"),
     ({"name": "cool", "cure_shrinkage": {"mold": "-1 %"}},
      "mechanical.steps[2] (cool).cure_shrinkage.mold", "between 0 and 10 %"),
     ({"name": "cool", "temperature": "hot"}, "mechanical.steps[2] (cool).temperature",
@@ -365,8 +363,8 @@ def test_run_writes_the_history_to_summary_and_csv(tmp_path):
     # the top level is the last record, without the surfaces of removed parts
     assert summary["mechanical"]["warpage_um"] == {"top": history[4]["warpage_um"]["top"]}
     csv = (tmp_path / "out" / "warpage_history.csv").read_text().splitlines()
-    assert csv[0].startswith("step,step_name,increment,temperature_C,warpage_um.top")
-    assert len(csv) == 6 and csv[1].split(",")[4] == ""
+    assert csv[0].startswith("step,step_name,increment,temperature_C,time_s,warpage_um.top")
+    assert len(csv) == 6 and csv[1].split(",")[4:6] == ["0.0", ""]  # no durations: t = 0
 
 
 def test_steps_refuse_the_single_load_keys():

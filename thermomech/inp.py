@@ -74,10 +74,11 @@ from .inp_mesh import (
     node_set,
     number,
 )
+from .inp_process import process_deck
 from .meshing import Faces, MeshedPackage
 from .model_file import Model, mesh_model, write_atomically
 
-ANALYSES = ("heat", "warpage", "warpage_curve")
+ANALYSES = ("heat", "warpage", "warpage_curve", "process")
 
 FACE_LABEL = {3: {0: 6, 1: 4, 2: 3, 3: 5, 4: 1, 5: 2}, 2: {0: 4, 1: 2, 2: 1, 3: 3}}
 """thermomech face side (2 * axis + 1 if +) -> CalculiX face number (S<n>, F<n>)."""
@@ -98,6 +99,7 @@ class Deck:
     element_type: str
     parts: dict
     reference_temperature: float | None = None
+    reported: tuple = ()  # process: the CalculiX step (1-based) of each recipe increment
 
 
 def element_type(package: MeshedPackage, analysis: str, order: int, plane: str | None) -> str:
@@ -376,17 +378,20 @@ def default_order(model: Model, analysis: str, element_order: int | None) -> int
 
 def write_inp(model: Model, package: MeshedPackage | None, path: str | os.PathLike,
               analysis: str = "heat", element_order: int | None = None, *,
-              temperature=None) -> Deck:
+              temperature=None, expansion_scale: float = 1.0) -> Deck:
     """Write a complete CalculiX / Abaqus deck of one analysis of ``model``.
 
     package : the meshed model (None: ``mesh_model(model)``).
     analysis : "heat" (steady or transient heat transfer), "warpage" (one static step at
-        ``mechanical.temperature``) or "warpage_curve" (one step per
-        ``mechanical.temperatures``).
+        ``mechanical.temperature``), "warpage_curve" (one step per
+        ``mechanical.temperatures``) or "process" (the recipe ``mechanical.steps``, one step
+        per increment with ``*MODEL CHANGE``: :mod:`inp_process`).
     element_order : 1 or 2 (default: ``mesh.element_order``, else 1 for heat, 2 for warpage).
     temperature : warpage under a thermal field: the ``ThermalResult`` on ``package``
-        (needed when ``mechanical.temperature = "thermal"``; the writer solves nothing),
-        written as nodal *TEMPERATURE values.
+        (needed when ``mechanical.temperature = "thermal"`` or a recipe step is
+        ``"thermal"``; the writer solves nothing),
+        written as nodal *TEMPERATURE values. expansion_scale : "process" only: the CTEs'
+        factor (:func:`inp_process.materials_text`; 1 for the model).
     """
     if analysis not in ANALYSES:
         raise ModelError("analysis", f"must be one of {', '.join(ANALYSES)}, got {analysis!r}")
@@ -399,21 +404,27 @@ def write_inp(model: Model, package: MeshedPackage | None, path: str | os.PathLi
     text = [_header(model, package, analysis, etype), mesh_text(deck, etype, parts),
             node_set("NALL", np.arange(len(deck.points))),
             element_set("EALL", np.arange(package.ncells))]
-    initial = None
+    initial, reported = None, ()
     if analysis == "heat":
         text.append(heat_text(model, package, deck, names))
+    elif analysis == "process":
+        body, initial, plan = process_deck(model, package, deck, names, temperature,
+                                           expansion_scale)
+        text.append(body)
+        reported = tuple(i + 1 for i, s in enumerate(plan) if s.increment is not None)
     else:
         body, initial = warpage_text(model, package, deck, names, analysis, temperature)
         text.append(body)
     path = Path(path)
     write_atomically(path, "".join(text).encode())
-    return Deck(path, analysis, deck, etype, parts, initial)
+    return Deck(path, analysis, deck, etype, parts, initial, reported)
 
 
 def export_model(model: Model, path: str | os.PathLike, format: str = "inp",
                  element_order: int | None = None, *, temperature=None) -> list[Path]:
     """Write the model's analyses as decks: ``<stem>_heat.inp`` for [thermal],
-    ``<stem>_warpage.inp`` for [mechanical] (and ``<stem>_warpage_curve.inp`` for
+    ``<stem>_warpage.inp`` for [mechanical] (``<stem>_process.inp`` for a recipe of steps)
+    (and ``<stem>_warpage_curve.inp`` for
     ``mechanical.temperatures``). Returns the paths written."""
     if format != "inp":
         raise ModelError("format", f"unknown export format {format!r}; known: inp")
@@ -423,7 +434,7 @@ def export_model(model: Model, path: str | os.PathLike, format: str = "inp",
     if model.thermal is not None:
         analyses.append("heat")
     if model.mechanical is not None:
-        analyses.append("warpage")
+        analyses.append("process" if model.mechanical.steps else "warpage")
         if model.mechanical.temperatures:
             analyses.append("warpage_curve")
     if not analyses:

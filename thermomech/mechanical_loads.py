@@ -162,16 +162,25 @@ class ProcessStep:
     Parts named in ``add`` are activated strain-free at the start of the step (stress-free in
     the deformed configuration, thermal strain counted from the temperature at that moment);
     parts named in ``remove`` leave the model at the start of the step. The temperature
-    (degC, uniform) goes linearly from the previous step's to ``temperature`` over
-    ``increments`` solves; ``cure_shrinkage`` (part -> linear shrinkage, a fraction:
+    (degC, uniform, or ``"thermal"``: the steady temperature field of the model's heat
+    problem, see ``process_temperature``) goes linearly from the previous step's to
+    ``temperature`` (node by node for a field) over ``increments`` solves (``"auto"``:
+    spaced evenly in log reduced time of the viscoelastic parts, see ``process_visco``);
+    ``duration`` (s) is the time the step takes (None: not given, refused when a
+    viscoelastic part is present; 0: instantaneous, the glassy response);
+    ``cure_shrinkage`` (part -> linear shrinkage, a fraction:
     ``"0.25 %"``) is released linearly over the same increments and stays afterwards.
     """
 
     name: str = param("", None, "step name (messages, the warpage history)")
     temperature: float | str | None = param(None, "temperature", "uniform temperature at the "
-                                            "end of the step (default: unchanged)",
+                                            "end of the step (default: unchanged), or "
+                                            "\"thermal\": the heat problem's steady field",
                                             keywords=("thermal",))
-    increments: int = param(1, None, "solves in the step, temperature linear in between")
+    increments: int | str = param(1, None, "solves in the step, temperature linear in "
+                                  "between, or \"auto\" (even in log reduced time)")
+    duration: float | str | None = param(None, "time", "time the step takes (viscoelastic "
+                                         "parts relax over it); 0 s: instantaneous")
     add: tuple[str, ...] = param((), None, "parts activated strain-free at the start")
     remove: tuple[str, ...] = param((), None, "parts removed at the start")
     cure_shrinkage: dict[str, float] = param({}, "dimensionless", "part -> linear cure "
@@ -180,19 +189,20 @@ class ProcessStep:
                                              mapping=True)
 
     def __post_init__(self):
-        if self.temperature == "thermal":
-            raise ModelError("temperature", "\"thermal\" (a temperature field per step) is "
-                                            "not yet supported in process steps: give a "
-                                            "uniform temperature")
-        if isinstance(self.temperature, str):
+        if isinstance(self.temperature, str) and self.temperature != "thermal":
             object.__setattr__(self, "temperature", parse_quantity(
                 self.temperature, "temperature", "temperature"))
-        if self.temperature is not None:
+        if self.temperature is not None and self.temperature != "thermal":
             check_physical(self.temperature, "temperature", "temperature")
-        if isinstance(self.increments, bool) or not isinstance(self.increments, int) or \
-                self.increments < 1:
-            raise ModelError("increments", f"must be a whole number >= 1, got "
+        if self.increments != "auto" and (isinstance(self.increments, bool) or not isinstance(
+                self.increments, int) or self.increments < 1):
+            raise ModelError("increments", f"must be a whole number >= 1 or \"auto\", got "
                                            f"{self.increments!r}")
+        if isinstance(self.duration, str):
+            object.__setattr__(self, "duration", parse_quantity(self.duration, "time",
+                                                                "duration"))
+        if self.duration is not None and not (0 <= self.duration < float("inf")):
+            raise ModelError("duration", f"must be >= 0 s, got {self.duration!r}")
         for key in ("add", "remove"):
             if isinstance(getattr(self, key), str):
                 object.__setattr__(self, key, (getattr(self, key),))

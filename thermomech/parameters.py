@@ -55,7 +55,7 @@ def _field_default(f: dataclasses.Field):
 
 
 SECTIONS = ("package", "materials", "mesh", "thermal", "mechanical", "board", "environment",
-            "submodel")
+            "submodel", "reliability")
 """The top-level tables of a model file: a field path starting with one is absolute."""
 
 
