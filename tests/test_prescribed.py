@@ -23,7 +23,7 @@ from thermomech.meshing import MeshOptions, mesh_layout
 from thermomech.model_file import load_model, model_from_dict, model_to_dict
 from thermomech.surface_values import expression_function
 from thermomech.thermal import solve_thermal
-from thermomech.thermal_loads import FixedTemperature, ThermalLoads
+from thermomech.thermal_loads import Convection, FixedTemperature, ThermalLoads
 
 mm = 1e-3
 ROUND_OFF = 1e-9
@@ -357,3 +357,23 @@ def test_bad_sample_files_name_the_field(tmp_path, text, message):
     with pytest.raises(ModelError, match=r"fixed_temperature\[0\]\.file: .*" + message):
         model_from_dict({**BASE, "thermal": {"fixed_temperature": [
             {"surface": "top", "file": str(tmp_path / "map.csv")}]}})
+
+
+def test_samples_with_printed_decimals_cover_their_face(tmp_path):
+    """A map on the top face whose edge samples were printed short of the edge (1.999999 mm:
+    5e-7 of the extent, within the 1e-6 tolerance) still covers it: a point outside the
+    hull is pulled towards the samples' centre by 2e-6 of its distance (<= 2.8e-6 mm here).
+    The values there are off by the gradient (9.4 K/mm) times the rounding (1.4e-6 mm) and
+    the pull (2.8e-6 mm): <= 4e-5 K."""
+    grid = np.linspace(0, 2, 7)
+    x, y = (np.minimum(a, 1.999999).ravel() for a in np.meshgrid(grid, grid))
+    np.savetxt(tmp_path / "top.csv", np.c_[x, y, np.ones_like(x),
+                                          temperature(x * mm, y * mm, 0)],
+               delimiter=",", header="x,y,z,T", comments="", fmt="%.6f")
+    loads = ThermalLoads(fixed_temperature=(FixedTemperature("top",
+                                                             file=str(tmp_path / "top.csv")),),
+                         convection=(Convection("bottom", 100.0),))
+    result = solve_thermal(block(), loads)
+    top = np.isclose(result.space.doflocs[2], 1 * mm)
+    assert result.temperature[top] == pytest.approx(temperature(*result.space.doflocs[:, top]),
+                                                    abs=4e-5)

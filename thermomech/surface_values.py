@@ -176,60 +176,51 @@ def sampled_function(points: np.ndarray, values: np.ndarray, where: str) -> Poin
     """Linear interpolation of samples: points (dim, n) m, values (k, n).
 
     The samples' affine span (a point, a line, a plane or space) is found by an SVD; queries
-    are projected on it and interpolated on the Delaunay triangulation there. A query
-    farther than :data:`SAMPLE_TOLERANCE` of the extent from the span or outside the hull is
-    a ModelError naming ``where``.
+    are projected on it and interpolated on the Delaunay triangulation there (on a line,
+    piecewise linearly). A query farther than :data:`SAMPLE_TOLERANCE` of the extent from
+    the span, or outside the samples' hull by more, is a ModelError naming ``where``.
     """
-    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
-
     points, values = np.asarray(points, dtype=float), np.atleast_2d(values)
     centre = points.mean(axis=1, keepdims=True)
     extent = float(np.ptp(points, axis=1).max()) if points.shape[1] > 1 else 1.0
     _, s, vt = np.linalg.svd((points - centre).T, full_matrices=False)
-    rank = int(np.sum(s > 1e-9 * max(s.max(initial=0.0), 1e-300)))
-    axes = vt[:rank]  # (rank, dim) orthonormal directions of the span
-    local = axes @ (points - centre)
-    if rank == 1:
-        order = np.argsort(local[0])
-    elif rank >= 2:
-        linear = LinearNDInterpolator(local.T, values.T)
-        nearest = NearestNDInterpolator(local.T, values.T)
-    tolerance = SAMPLE_TOLERANCE * max(extent, 1e-300)
+    axes = vt[:int(np.sum(s > 1e-9 * max(s.max(initial=0.0), 1e-300)))]  # (rank, dim)
+    inside = _interpolator(axes @ (points - centre), values)
 
     def function(query: np.ndarray) -> np.ndarray:
         query = np.asarray(query, dtype=float)
         coords = axes @ (query - centre)
         off = np.linalg.norm(query - centre - axes.T @ coords, axis=0)
-        if rank == 0:
-            out = np.repeat(values[:, :1], query.shape[1], axis=1)
-        elif rank == 1:
-            t = coords[0]
-            out = np.array([np.interp(t, local[0, order], v[order]) for v in values])
-            off = off + np.maximum(local[0].min() - t, 0) + np.maximum(t - local[0].max(), 0)
-        else:
-            out = np.atleast_2d(linear(coords.T).T).reshape(values.shape[0], -1)
-            outside = np.isnan(out).any(axis=0)
-            if np.any(outside):  # a hair outside the hull (rounding): the nearest sample
-                near = np.atleast_2d(nearest(coords[:, outside].T).T).reshape(
-                    values.shape[0], -1)
-                distance = _distance_to_samples(coords[:, outside], local)
-                off[outside] = np.maximum(off[outside], distance)
-                out[:, outside] = near
-        if np.any(off > tolerance):
+        out = inside(coords)
+        # a hair outside the hull (rounding, printed decimals): pulled in by the tolerance
+        missing = np.isnan(out).any(axis=0)
+        if np.any(missing):
+            out[:, missing] = inside(coords[:, missing] * (1 - 2 * SAMPLE_TOLERANCE))
+        off[np.isnan(out).any(axis=0)] = np.inf
+        if np.any(off > SAMPLE_TOLERANCE * extent):
             bad = query[:, np.argmax(off)]
             raise ModelError(where, f"the point {np.round(bad * 1e3, 6).tolist()} mm of the "
-                                    f"surface lies outside the sampled region (by "
-                                    f"{off.max() * 1e3:.3g} mm): the samples must cover the "
-                                    f"surface")
+                                    f"surface lies outside the sampled region: the samples "
+                                    f"must cover the surface")
         return out
     return function
 
 
-def _distance_to_samples(coords: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """(m,) distance of each query (r, m) to the nearest sample (r, n)."""
-    from scipy.spatial import cKDTree
+def _interpolator(local: np.ndarray, values: np.ndarray):
+    """``f(coords (rank, m)) -> (k, m)``, linear in the samples' own coordinates (rank, n)
+    centred on their mean; nan outside their hull."""
+    rank, k = local.shape[0], values.shape[0]
+    if rank == 0:
+        return lambda coords: np.repeat(values[:, :1], coords.shape[1], axis=1)
+    if rank == 1:
+        order = np.argsort(local[0])
+        t, v = local[0, order], values[:, order]
+        return lambda coords: np.array([np.interp(coords[0], t, row, left=np.nan,
+                                                  right=np.nan) for row in v])
+    from scipy.interpolate import LinearNDInterpolator
 
-    return cKDTree(samples.T).query(coords.T)[0]
+    linear = LinearNDInterpolator(local.T, values.T)
+    return lambda coords: np.atleast_2d(linear(coords.T).T).reshape(k, -1)
 
 
 # --- the forms of a prescribed value ---------------------------------------------------------
