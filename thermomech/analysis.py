@@ -88,7 +88,8 @@ def run_model(model: Model, *, solver: str = "auto",
             temperature = thermal
         if loads.steps:
             with stage("process steps"):
-                history = solve_process(package, loads, solver=solver).increments
+                history = solve_process(package, loads, solver=solver,
+                                        thermal=thermal).increments
                 for step in history:
                     report_solve(f"{step.name or step.step} increment {step.increment} at "
                                  f"{step.temperature:g} degC", step.result.stats)

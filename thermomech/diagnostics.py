@@ -158,8 +158,11 @@ def thermal_warnings(run, thermal: Mapping) -> list[RunWarning]:
 
 
 def coldest_boundary_temperature(loads) -> float:
-    """The lowest temperature a boundary condition holds or convects to, degC."""
+    """The lowest temperature a boundary condition holds or convects to, degC (-inf with a
+    temperature map: its minimum is not known without evaluating it)."""
     values = [loads.ambient] + [c.ambient for c in loads.all_convection if c.ambient is not None]
+    if not all(f.is_uniform for f in loads.fixed_temperature):
+        return -np.inf
     values += [f.temperature for f in loads.fixed_temperature]
     return min(values)
 

@@ -40,6 +40,8 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import SECTIONS, describe, from_dict, item_path, to_dict
+from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
 from .viscoelastic import VISCOELASTIC_KEYS, Viscoelastic
@@ -56,6 +58,8 @@ class Model:
     mechanical: MechanicalLoads | None = None
     board: BoardSpec | None = None
     environment: EnvironmentSpec | None = None
+    submodel: SubmodelSpec | None = None
+    reliability: ReliabilitySpec | None = None
 
     @property
     def all_materials(self) -> dict[str, Material]:
@@ -183,7 +187,27 @@ def load_model(path: str | os.PathLike) -> Model:
     package = data.get("package", {})
     if isinstance(package, dict) and isinstance(package.get("path"), str):
         data = {**data, "package": {**package, "path": str(path.parent / package["path"])}}
-    return model_from_dict(data)
+    return model_from_dict(with_files_from(data, path.parent))
+
+
+FILE_KEYS = (("mechanical", "displacements"), ("thermal", "fixed_temperature"))
+"""(section, list of tables) whose ``file`` keys name files relative to the model file."""
+
+
+def with_files_from(data: Mapping, base: Path) -> dict:
+    """``data`` with the relative ``file`` of every entry in :data:`FILE_KEYS` joined to
+    ``base`` (the model file's folder)."""
+    data = dict(data)
+    for section, key in FILE_KEYS:
+        table = data.get(section)
+        items = table.get(key) if isinstance(table, Mapping) else None
+        if not isinstance(items, list):
+            continue
+        items = [{**item, "file": str(base / item["file"])} if isinstance(item, Mapping)
+                 and isinstance(item.get("file"), str) and item["file"] else item
+                 for item in items]
+        data[section] = {**table, key: items}
+    return data
 
 
 def read_toml(path: Path, what: str) -> dict:
@@ -225,6 +249,10 @@ def model_from_dict(data: Mapping) -> Model:
         board=from_dict(BoardSpec, data["board"], "board") if "board" in data else None,
         environment=(from_dict(EnvironmentSpec, data["environment"], "environment")
                      if "environment" in data else None),
+        submodel=(from_dict(SubmodelSpec, data["submodel"], "submodel")
+                  if "submodel" in data else None),
+        reliability=(from_dict(ReliabilitySpec, data["reliability"], "reliability")
+                     if "reliability" in data else None),
     )
 
 
@@ -394,7 +422,7 @@ def model_to_dict(model: Model) -> dict:
         out["thermal"] = to_dict(model.thermal)
     if model.mechanical is not None:
         out["mechanical"] = to_dict(model.mechanical)
-    for section in ("board", "environment"):
+    for section in ("board", "environment", "submodel", "reliability"):
         if getattr(model, section) is not None:
             out[section] = to_dict(getattr(model, section))
     return out

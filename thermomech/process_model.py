@@ -1,6 +1,7 @@
 """The material model of one increment of a process recipe (``process.solve_process``):
 the elastic model with the parts' activation temperatures, their birth offsets eps0, the
-cure shrinkage released, the active set and the history stress of the viscoelastic parts.
+cure shrinkage released, the active set, the per-point activation temperatures of parts
+born at a temperature field and the history stress of the viscoelastic parts.
 Units: m, Pa, degC.
 """
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 
 
@@ -23,6 +25,9 @@ class ProcessModel(ElasticModel):
     births : ((part index, displacement at its birth (N,) m), ...): eps0 of the part's
         cells is the strain of that displacement;
     space : the displacement space;
+    activation_fields : ((part index, nodal T_act (N_T,) degC), ...) on
+        ``activation_space``: parts born while the temperature was a field, stress-free at
+        it point by point (``process_temperature``);
     history : ((cells, sigma_hist (6, cells, points) Pa), ...) of the viscoelastic parts
         (``process_visco``): added to the stress, per point at the quadrature points and
         as the cell mean elsewhere.
@@ -32,6 +37,8 @@ class ProcessModel(ElasticModel):
     active: np.ndarray = None
     births: tuple = ()
     space: object = None
+    activation_fields: tuple = ()
+    activation_space: object = None
     history: tuple = ()
 
     def thermal_strain(self, part: np.ndarray, T) -> np.ndarray:
@@ -51,6 +58,8 @@ class ProcessModel(ElasticModel):
         points of ``space.basis``, or located)."""
         offset = self._birth_gradient(part, grad, coords, cells)
         out = super().stress(part, grad - offset, T, coords, generalized_strain)
+        if self.activation_fields:
+            out -= thermal_steps.activation_stress(self, part, coords, cells, generalized_strain)
         if generalized_strain is not None:  # eps0_yy = g_birth . (1, x, z) of born parts
             n = self.space.N
             for index, u in self.births:

@@ -17,12 +17,16 @@ import dataclasses
 import types
 import typing
 
+from .board import BoardSpec
+from .environments import EnvironmentSpec
 from .materials import PROPERTY_KINDS, TABLE_PROPERTIES
 from .mechanical_loads import MechanicalLoads
 from .meshing import MeshOptions
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import declared_fields
+from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
 from .viscoelastic import SHIFTS, VISCOELASTIC_KEYS
@@ -49,6 +53,13 @@ def model_schema() -> dict:
             "mesh": table_schema(MeshOptions, "[mesh]: mesh options"),
             "thermal": table_schema(ThermalLoads, "[thermal]: heat loads and boundaries"),
             "mechanical": table_schema(MechanicalLoads, "[mechanical]: warpage loads"),
+            "submodel": table_schema(SubmodelSpec, "[submodel]: region and resolution of a "
+                                                   "local model (thermomech submodel)"),
+            "board": table_schema(BoardSpec, "[board]: JEDEC test board under the package"),
+            "environment": table_schema(EnvironmentSpec, "[environment]: JEDEC still and "
+                                        "moving air"),
+            "reliability": table_schema(ReliabilitySpec, "[reliability]: thermal cycle and "
+                                        "solder-joint life"),
         },
         "required": ["package"],
         "additionalProperties": False,
