@@ -427,3 +427,22 @@ def test_cli_refuses_a_viscoelastic_recipe_without_durations_with_exit_2(tmp_pat
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "mechanical.steps[2] (cool).duration" in err and "'emc' is viscoelastic" in err
+
+
+def test_thermal_field_steps_are_refused_with_viscoelastic_parts():
+    """A "thermal" step would need the shift per point: refused, naming the step, whenever
+    a viscoelastic part is present at it or later (the field lasts)."""
+    from thermomech.mechanical_loads import check_steps
+    from thermomech.mechanics import solve_setup
+    from thermomech.process_visco import check_durations
+
+    film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
+                    viscoelastic=Viscoelastic(**V1))
+    package = _stack([("si", SI, 1e-3), ("film", film, 10e-6)])
+    loads = _recipe([{"name": "powered", "temperature": "thermal", "duration": "1 s"},
+                     {"name": "coat", "add": ["film"], "duration": "0 s"}])
+    visco = visco_parts(solve_setup(package, loads, None, None), loads)
+    with pytest.raises(ModelError) as info:
+        check_durations(loads, check_steps(loads, package.parts), package.parts, visco)
+    assert info.value.field == "mechanical.steps[0] (powered).temperature"
+    assert "'film'" in str(info.value) and "uniform temperature" in str(info.value)

@@ -107,6 +107,12 @@ def test_wlf_above_and_arrhenius_below_the_reference_temperature():
 def test_elastic_material_point():
     steel = tm.Material("s", youngs_modulus=200e9, poisson_ratio=0.3)
     assert tm.material_point(steel, [0, 1], [1e-3, 2e-3], 25.0)[1] == pytest.approx(400e6)
+    from thermomech.materials import TemperatureTable
+
+    soft = steel.with_values(temperature_table=TemperatureTable((0.0, 100.0),
+                                                                youngs_modulus=(200e9, 100e9)))
+    stress = tm.material_point(soft, [0, 1], [1e-3, 1e-3], [0.0, 50.0])
+    np.testing.assert_allclose(stress, [200e6, 150e6], rtol=1e-12)  # total form, E(T)
 
 
 def test_model_file_table_and_round_trip():

@@ -79,8 +79,23 @@ def _solve_point(C: np.ndarray, offset: np.ndarray, strain_xx: float, state: str
 
 
 def _elastic(material: Material, times, strains, temperatures, state) -> np.ndarray:
-    C = elasticity_matrix(material)
-    return np.array([(C @ _solve_point(C, np.zeros(6), e, state))[0] for e in strains])
+    """Linear elasticity in the total form sigma = C(T) eps (E(T), nu(T) of a temperature
+    table at each time's temperature)."""
+    out = np.empty(len(strains))
+    for k, (e, T) in enumerate(zip(strains, temperatures)):  # the time steps of one point
+        C = elasticity_matrix(_at(material, T))
+        out[k] = (C @ _solve_point(C, np.zeros(6), e, state))[0]
+    return out
+
+
+def _at(material: Material, T: float) -> Material:
+    """``material`` with its tabulated E and nu at ``T`` degC."""
+    table = material.temperature_table
+    if table is None or not table.elastic:
+        return material
+    values = {n: table.value(n, T) for n in ("youngs_modulus", "poisson_ratio")
+              if getattr(table, n) is not None}
+    return material.with_values(temperature_table=None, **values)
 
 
 def _viscoelastic(material: Material, times, strains, temperatures, state) -> np.ndarray:

@@ -164,10 +164,6 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     state.field = thermal_steps.field_setup(setup, loads, thermal)
     state.visco = visco_parts(setup, loads)
     check_durations(loads, present, package.parts, state.visco)
-    if state.visco is not None and state.field is not None:
-        raise ModelError("mechanical.steps", "viscoelastic parts under temperature = "
-                         "\"thermal\" steps are not yet supported (the shift factor per "
-                         "point): give the steps uniform temperatures")
     solver_cache: dict = {}
     out = []
     for index, step in enumerate(loads.steps):

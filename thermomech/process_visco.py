@@ -103,7 +103,8 @@ def visco_parts(setup, loads: MechanicalLoads) -> ViscoParts | None:
 
 def check_durations(loads: MechanicalLoads, present: list[set[str]], parts, visco
                     ) -> None:
-    """A ModelError for a step without ``duration`` while a viscoelastic part is present."""
+    """A ModelError for a step without ``duration`` while a viscoelastic part is present,
+    or ending at the thermal field (not yet supported: the shift would vary per point)."""
     if visco is None:
         return
     names = {parts[p.index] for p in visco.parts}
@@ -115,6 +116,12 @@ def check_durations(loads: MechanicalLoads, present: list[set[str]], parts, visc
                              f"takes; \"0 s\" makes it instantaneous (the glassy response, no "
                              f"relaxation), which is what a step without a duration would "
                              f"assume")
+        later = sorted(names & set().union(*present[i:]))
+        if later and step.temperature == "thermal":  # the field lasts to the recipe's end
+            raise ModelError(f"{step_path(i, step)}.temperature", f"\"thermal\" is not yet "
+                             f"supported with viscoelastic parts ({later[0]!r}): the shift "
+                             f"factor and the algorithmic modulus would vary point by point; "
+                             f"give a uniform temperature")
         if step.increments == "auto" and step.duration is None:
             raise ModelError(f"{step_path(i, step)}.increments", "\"auto\" needs the step's "
                                                                  "duration")
