@@ -315,17 +315,18 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
     return out
 
 
-HISTORY, KEPT = 8, 4
+HISTORY, KEPT, SYSTEMS = 8, 4, 2
 """Solutions kept per stiffness for warm starts (the load of a ramp spans a few directions:
-a constant, T, one more per glass transition crossed, the births), and stiffnesses kept."""
+a constant, T, one more per glass transition crossed, the births), stiffnesses whose
+solutions are kept, and factorized systems alive at once (memory: two systems, each the
+condensed matrix and its multigrid hierarchy or factor)."""
 
 
 @dataclass(frozen=True)
 class _System:
     """The constrained stiffness of one active set, factorized once."""
 
-    K: object
-    solve: object
+    solve: object           # fem.solve.factorized_condensed (with .reactions)
     history: list  # the last (load, raw solution) pairs solved with it (warm starts)
     fixed: np.ndarray
     held: np.ndarray
@@ -345,14 +346,18 @@ def _stiffness_key(setup, active: np.ndarray) -> bytes:
 
 def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
     """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
-    the active set or an active part's elasticity matrix changed. The solutions solved with
-    a stiffness are kept (``HISTORY`` per stiffness, the last ``KEPT`` stiffnesses) and given
-    to its system when it is built again (a reflow returning to the solid package after
-    its solder melted): they are exact warm starts for it."""
+    the active set or an active part's elasticity matrix changed; the ``SYSTEMS`` most
+    recently used stay alive (a reflow's solid package outlives the solder's molten
+    phase). The solutions solved with a stiffness are kept (``HISTORY`` per stiffness, the
+    last ``KEPT`` stiffnesses) and given to its system when it is built again: they are
+    exact warm starts for it."""
     key = _stiffness_key(setup, active)
     systems, histories = cache.setdefault("systems", {}), cache.setdefault("histories", {})
-    if key not in systems:
-        systems.clear()  # one factorization alive at a time
+    if key in systems:
+        systems[key] = systems.pop(key)  # the most recently used last
+    else:
+        while len(systems) >= SYSTEMS:
+            del systems[next(iter(systems))]  # the least recently used, before the build
         history = histories.pop(key, [])
         histories[key] = history  # the most recent last
         for old in list(histories)[:-KEPT]:
@@ -396,12 +401,25 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str):
     return sp.bmat([[K, coupling], [coupling.T, sp.csr_matrix(out_of_plane)]], format="csr")
 
 
+def _system_matrix(setup, active: np.ndarray, assembly: str):
+    """The stiffness of the ``active`` parts: on a box mesh ``blocks(free, fixed)`` written
+    straight into the condensed blocks in the multigrid's order (no full matrix, no
+    permuted copy: ``structured.elasticity_blocks``), else the assembled matrix."""
+    if not (_fast(setup, assembly) and not _generalized(setup) and setup.basis.grid is not None):
+        return _stiffness(setup, active, assembly)
+    reduced = setup.model.reduced[setup.part] * active[setup.part][:, None, None]
+
+    def blocks(free, fixed):
+        return structured.elasticity_blocks(setup.package, setup.basis, reduced,
+                                            setup.basis.grid, free, fixed)
+    return blocks
+
+
 def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
                   ) -> _System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
-    K = _stiffness(setup, active, assembly)
-    n = K.shape[0]
+    n = _size(setup)
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
     symmetry, clamped = support_dofs(package, space, loads)
@@ -414,9 +432,10 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
-    solve = factorized_condensed(K, fixed, solver=solver,
+    solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
+                                 solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
-    return _System(K, solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
+    return _System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
                    active_dofs, bodies, [0])
 
 
@@ -481,7 +500,7 @@ def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
     u, stats = system.solve(F, np.zeros(len(system.fixed)), _guess(system, F))
     system.history[:] = system.history[1 - HISTORY:] + [(F, u)]
     system.solves[0] += 1
-    reactions = system.K @ u - F
+    reactions = system.solve.reactions(u, F)
     balance = force_balance(system.rigid, reactions, F, system.held)
     if system.modes.shape[1]:
         rows = system.active_dofs
