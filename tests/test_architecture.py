@@ -27,7 +27,7 @@ LAYERS = {
     "heat_sources": 5, "heat_problem": 5, "elasticity": 5,
     "thermal": 6, "mechanics": 6,
     "thermal_metrics": 7, "mechanical_metrics": 7, "process": 7, "process_history": 7,
-    "process_temperature": 7, "process_bodies": 7, "steady_sets": 7, "zth": 7,
+    "process_temperature": 7, "process_bodies": 7, "process_systems": 7, "steady_sets": 7, "zth": 7,
     "inp_mesh": 4, "inp_materials": 4, "melting": 4,
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
     "inp_process": 8,

@@ -52,7 +52,6 @@ from .fem import constraints, structured
 from .fem.solve import factorized_condensed
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanics import (
-    force_balance,
     generalized_blocks,
     generic_stiffness,
     solve_setup,
@@ -62,6 +61,7 @@ from .mechanics import (
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
+from .process_systems import System, Systems, solve_system
 from .results import WarpageResult
 
 
@@ -217,7 +217,7 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
         package.parts, setup.model.stress_free.tolist()))))
     state = _initial_state(setup, loads, start)
     state.field = thermal_steps.field_setup(setup, loads, thermal)
-    solver_cache: dict = {}
+    solver_cache = Systems()
     out = []
     for index, step in enumerate(loads.steps):
         _change_parts(setup, state, step, present[index], activation == "strain_free",
@@ -268,7 +268,8 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
                                     ) + thermal_steps.born_fields(born, T)
 
 
-def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
+def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: float
+              ) -> None:
     """Molten parts at or below their melting point at ``T`` degC are born strain-free at
     their melting point T_m on the rest of the package solved at T_m (highest T_m first;
     the cure shrinkage released by the end of the increment, the end-temperature rule)."""
@@ -278,14 +279,14 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: flo
         if state.active.any():
             at = replace(setup, model=setup.model.at(Tm))
             system = _system(at, loads, state.active, solver, assembly, cache)
-            state.u = _solve(system, _load(at, state, Tm, assembly))[0]
+            state.u = solve_system(system, _load(at, state, Tm, assembly))[0]
         _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
         state.molten[group], state.active[group] = False, True  # keep the earlier arrays
 
 
 def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver, assembly,
-              cache: dict) -> list[Increment]:
+              cache: Systems) -> list[Increment]:
     begin = state.temperature
     end = thermal_steps.step_end(step, begin, state.field)
     released = state.shrinkage.copy()
@@ -308,33 +309,11 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         at = replace(setup, model=setup.model.at(mean))  # E(T), nu(T): the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = _solve(system, F)
+        u, stats = solve_system(system, F)
         state.u, state.temperature = u, T
         stats["seconds"] = time.perf_counter() - tick
         out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats)))
     return out
-
-
-HISTORY, KEPT, SYSTEMS = 8, 4, 2
-"""Solutions kept per stiffness for warm starts (the load of a ramp spans a few directions:
-a constant, T, one more per glass transition crossed, the births), stiffnesses whose
-solutions are kept, and factorized systems alive at once (memory: two systems, each the
-condensed matrix and its multigrid hierarchy or factor)."""
-
-
-@dataclass(frozen=True)
-class _System:
-    """The constrained stiffness of one active set, factorized once."""
-
-    solve: object           # fem.solve.factorized_condensed (with .reactions)
-    history: list  # the last (load, raw solution) pairs solved with it (warm starts)
-    fixed: np.ndarray
-    held: np.ndarray
-    modes: np.ndarray       # (N, k) rigid motions of the active body left free
-    rigid: np.ndarray       # (N, m) all rigid motions on the active dofs (zero elsewhere)
-    active_dofs: np.ndarray
-    bodies: list            # part names of each face-connected body (process_bodies)
-    solves: list            # [number of solves with this factorization]
 
 
 def _stiffness_key(setup, active: np.ndarray) -> bytes:
@@ -344,26 +323,11 @@ def _stiffness_key(setup, active: np.ndarray) -> bytes:
         setup.model.reduced[active].tobytes()
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
-    """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
-    the active set or an active part's elasticity matrix changed; the ``SYSTEMS`` most
-    recently used stay alive (a reflow's solid package outlives the solder's molten
-    phase). The solutions solved with a stiffness are kept (``HISTORY`` per stiffness, the
-    last ``KEPT`` stiffnesses) and given to its system when it is built again: they are
-    exact warm starts for it."""
-    key = _stiffness_key(setup, active)
-    systems, histories = cache.setdefault("systems", {}), cache.setdefault("histories", {})
-    if key in systems:
-        systems[key] = systems.pop(key)  # the most recently used last
-    else:
-        while len(systems) >= SYSTEMS:
-            del systems[next(iter(systems))]  # the least recently used, before the build
-        history = histories.pop(key, [])
-        histories[key] = history  # the most recent last
-        for old in list(histories)[:-KEPT]:
-            del histories[old]
-        systems[key] = _build_system(setup, loads, active, solver, assembly, history)
-    return systems[key]
+def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems) -> System:
+    """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
+    rebuilt only when the active set or an active part's elasticity matrix changed)."""
+    return cache.get(_stiffness_key(setup, active), lambda history: _build_system(
+        setup, loads, active, solver, assembly, history))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -416,7 +380,7 @@ def _system_matrix(setup, active: np.ndarray, assembly: str):
 
 
 def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
-                  ) -> _System:
+                  ) -> System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
     n = _size(setup)
@@ -435,7 +399,7 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
                                  solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
-    return _System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
+    return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
                    active_dofs, bodies, [0])
 
 
@@ -483,33 +447,6 @@ def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: 
         else:
             state.birth_loads[key] = _stiffness(setup, only, assembly) @ u_birth
     return state.birth_loads[key]
-
-
-def _guess(system: _System, F: np.ndarray) -> np.ndarray:
-    """The earlier solutions combined as ``F`` combines their loads (least squares): exact
-    when F lies in their span, e.g. a temperature ramp without a Tg crossing (the load is
-    affine in T), so the iterative solver starts converged."""
-    if not system.history:
-        return np.zeros_like(F)
-    loads = np.column_stack([f for f, _ in system.history])
-    weights = np.linalg.lstsq(loads, F, rcond=None)[0]
-    return np.column_stack([u for _, u in system.history]) @ weights
-
-
-def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
-    u, stats = system.solve(F, np.zeros(len(system.fixed)), _guess(system, F))
-    system.history[:] = system.history[1 - HISTORY:] + [(F, u)]
-    system.solves[0] += 1
-    reactions = system.solve.reactions(u, F)
-    balance = force_balance(system.rigid, reactions, F, system.held)
-    if system.modes.shape[1]:
-        rows = system.active_dofs
-        u = u - system.modes @ np.linalg.lstsq(system.modes[rows], u[rows], rcond=None)[0]
-    stats = {**balance, "linear_solver": dict(stats), "new_system": system.solves[0] == 1,
-             "residual": stats.get("relative_residual"),
-             "unknowns": int(len(u) - len(system.fixed)),
-             "rigid_modes_removed": int(system.modes.shape[1]), "bodies": system.bodies}
-    return u, stats
 
 
 def _model(setup, state: _State) -> ProcessModel:
