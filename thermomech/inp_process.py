@@ -7,7 +7,8 @@ caller's heat solution). Linear elasticity makes a step's end state independent 
 path, so one CalculiX step per increment is the recipe's increments exactly. NLGEOM because
 CalculiX (2.20) adds elements strain-free only in geometrically nonlinear steps: the deck
 solves the recipe with large rotations, which differs from thermomech's small-strain
-solution by about (w / h)^2 (w the warpage, h the thickness).
+solution more as the warpage grows against the thickness (a few % on a thin strip after
+its carrier is removed, ``docs/process.md``).
 
 - Parts added in a recipe step: removed in the first CalculiX step (``*MODEL CHANGE,
   TYPE=ELEMENT,REMOVE``), added at their step with ``*MODEL CHANGE,TYPE=ELEMENT,ADD=STRAIN
