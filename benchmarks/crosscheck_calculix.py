@@ -214,17 +214,19 @@ def base_surface(package, parts) -> Faces:
     return Faces(np.asarray(cells), np.full(len(cells), side))
 
 
-def process_check(model, package, folder: Path) -> tuple[dict, dict]:
+def process_check(model, package, folder: Path, thermal=None) -> tuple[dict, dict]:
+    """Rows (name -> (ours, CalculiX, percent)) and times of the recipe of ``model``;
+    ``thermal``: the heat solution of its ``"thermal"`` steps."""
     from thermomech.process import solve_process
 
     loads = model.mechanical
     dim = package.dimension
     element, order = ("HexS2", 2) if dim == 3 else ("Quad1", 1)
     start = time.perf_counter()
-    history = solve_process(package, loads, element=element).increments
+    history = solve_process(package, loads, element=element, thermal=thermal).increments
     ours_seconds = time.perf_counter() - start
     deck = write_inp(model, package, folder / "process.inp", "process", element_order=order,
-                     expansion_scale=PROCESS_SCALE)
+                     expansion_scale=PROCESS_SCALE, temperature=thermal)
     ccx_seconds = run_ccx(deck.path)
     blocks = read_displacement_blocks(folder / "process.dat")
     added = {p for step in loads.steps for p in step.add}

@@ -94,3 +94,48 @@ def test_bodies_joined_only_along_an_edge_are_refused_by_name():
     assert info.value.field == "mechanical.steps"
     assert "['a']" in str(info.value) and "['b']" in str(info.value)
     assert "edge or at a corner" in str(info.value)
+
+
+def test_a_run_warns_which_bodies_came_apart_and_when(tmp_path):
+    from thermomech.analysis import run_model, summarize
+    from thermomech.model_file import load_model
+
+    path = tmp_path / "model.toml"
+    path.write_text("""
+[package]
+family = "blocks"
+[[package.blocks]]
+name = "cu"
+material = "copper"
+x = ["-3 mm", "3 mm"]
+y = ["-3 mm", "3 mm"]
+z = ["0 mm", "0.3 mm"]
+[[package.blocks]]
+name = "sac"
+material = "sac305"
+x = ["-3 mm", "3 mm"]
+y = ["-3 mm", "3 mm"]
+z = ["0.3 mm", "0.4 mm"]
+[[package.blocks]]
+name = "si"
+material = "silicon"
+x = ["-3 mm", "3 mm"]
+y = ["-3 mm", "3 mm"]
+z = ["0.4 mm", "0.7 mm"]
+[mesh]
+dimension = 2
+target_size = "1 mm"
+[mechanical]
+plane = "stress"
+initial_temperature = "25 degC"
+[[mechanical.steps]]
+name = "reflow"
+temperature = "260 degC"
+[[mechanical.steps]]
+name = "cool"
+temperature = "25 degC"
+""")
+    summary = summarize(run_model(load_model(path)))
+    warnings = [w for w in summary["warnings"] if w["code"] == "separate_bodies"]
+    assert len(warnings) == 1
+    assert "2 separate bodies (cu; si) at reflow 1" in warnings[0]["message"]

@@ -52,7 +52,6 @@ from .fem import constraints, structured
 from .fem.solve import factorized_condensed
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanics import (
-    force_balance,
     generalized_blocks,
     generic_stiffness,
     solve_setup,
@@ -63,6 +62,7 @@ from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
 from .process_model import ProcessModel
+from .process_systems import System, Systems, solve_system
 from .process_visco import (
     advance,
     begin_increment,
@@ -164,7 +164,7 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     state.field = thermal_steps.field_setup(setup, loads, thermal)
     state.visco = visco_parts(setup, loads)
     check_durations(loads, present, package.parts, state.visco)
-    solver_cache: dict = {}
+    solver_cache = Systems()
     out = []
     for index, step in enumerate(loads.steps):
         _change_parts(setup, state, step, present[index], activation == "strain_free",
@@ -216,7 +216,8 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     reset(state.visco, born)
 
 
-def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
+def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: float
+              ) -> None:
     """Molten parts at or below their melting point at ``T`` degC are born strain-free at
     their melting point T_m on the rest of the package solved at T_m (highest T_m first;
     the cure shrinkage released by the end of the increment, the end-temperature rule)."""
@@ -226,14 +227,14 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: flo
         if state.active.any():
             at = _at(setup, state, Tm)
             system = _system(at, loads, state.active, solver, assembly, cache)
-            state.u = _solve(system, _load(at, state, Tm, assembly))[0]
+            state.u = solve_system(system, _load(at, state, Tm, assembly))[0]
         _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
         state.molten[group], state.active[group] = False, True  # keep the earlier arrays
 
 
 def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver, assembly,
-              cache: dict) -> list[Increment]:
+              cache: Systems) -> list[Increment]:
     begin = state.temperature
     end = thermal_steps.step_end(step, begin, state.field)
     released = state.shrinkage.copy()
@@ -261,7 +262,7 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = _solve(system, F)
+        u, stats = solve_system(system, F)
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
@@ -277,27 +278,6 @@ def _at(setup, state: _State, T: float):
     return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
-HISTORY, KEPT = 8, 4
-"""Solutions kept per stiffness for warm starts (the load of a ramp spans a few directions:
-a constant, T, one more per glass transition crossed, the births), and stiffnesses kept."""
-
-
-@dataclass(frozen=True)
-class _System:
-    """The constrained stiffness of one active set, factorized once."""
-
-    K: object
-    solve: object
-    history: list  # the last (load, raw solution) pairs solved with it (warm starts)
-    fixed: np.ndarray
-    held: np.ndarray
-    modes: np.ndarray       # (N, k) rigid motions of the active body left free
-    rigid: np.ndarray       # (N, m) all rigid motions on the active dofs (zero elsewhere)
-    active_dofs: np.ndarray
-    bodies: list            # part names of each face-connected body (process_bodies)
-    solves: list            # [number of solves with this factorization]
-
-
 def _stiffness_key(setup, active: np.ndarray) -> bytes:
     """What the constrained stiffness depends on: the active parts and their elasticity
     matrices (they change with temperature only for temperature-dependent E or nu)."""
@@ -305,22 +285,11 @@ def _stiffness_key(setup, active: np.ndarray) -> bytes:
         setup.model.reduced[active].tobytes()
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
-    """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
-    the active set or an active part's elasticity matrix changed. The solutions solved with
-    a stiffness are kept (``HISTORY`` per stiffness, the last ``KEPT`` stiffnesses) and given
-    to its system when it is built again (a reflow returning to the solid package after
-    its solder melted): they are exact warm starts for it."""
-    key = _stiffness_key(setup, active)
-    systems, histories = cache.setdefault("systems", {}), cache.setdefault("histories", {})
-    if key not in systems:
-        systems.clear()  # one factorization alive at a time
-        history = histories.pop(key, [])
-        histories[key] = history  # the most recent last
-        for old in list(histories)[:-KEPT]:
-            del histories[old]
-        systems[key] = _build_system(setup, loads, active, solver, assembly, history)
-    return systems[key]
+def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems) -> System:
+    """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
+    rebuilt only when the active set or an active part's elasticity matrix changed)."""
+    return cache.get(_stiffness_key(setup, active), lambda history: _build_system(
+        setup, loads, active, solver, assembly, history))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -358,12 +327,25 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str):
     return sp.bmat([[K, coupling], [coupling.T, sp.csr_matrix(out_of_plane)]], format="csr")
 
 
+def _system_matrix(setup, active: np.ndarray, assembly: str):
+    """The stiffness of the ``active`` parts: on a box mesh ``blocks(free, fixed)`` written
+    straight into the condensed blocks in the multigrid's order (no full matrix, no
+    permuted copy: ``structured.elasticity_blocks``), else the assembled matrix."""
+    if not (_fast(setup, assembly) and not _generalized(setup) and setup.basis.grid is not None):
+        return _stiffness(setup, active, assembly)
+    reduced = setup.model.reduced[setup.part] * active[setup.part][:, None, None]
+
+    def blocks(free, fixed):
+        return structured.elasticity_blocks(setup.package, setup.basis, reduced,
+                                            setup.basis.grid, free, fixed)
+    return blocks
+
+
 def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
-                  ) -> _System:
+                  ) -> System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
-    K = _stiffness(setup, active, assembly)
-    n = K.shape[0]
+    n = _size(setup)
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
     if loads.displacements:
@@ -379,9 +361,10 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
-    solve = factorized_condensed(K, fixed, solver=solver,
+    solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
+                                 solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
-    return _System(K, solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
+    return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
                    active_dofs, bodies, [0])
 
 
@@ -444,33 +427,6 @@ def _part_product(setup, part: int, u: np.ndarray, assembly: str) -> np.ndarray:
                                              setup.model.reduced[setup.part[cells]], u, cells)
     only = np.arange(len(setup.package.parts)) == part
     return _stiffness(setup, only, assembly) @ u
-
-
-def _guess(system: _System, F: np.ndarray) -> np.ndarray:
-    """The earlier solutions combined as ``F`` combines their loads (least squares): exact
-    when F lies in their span, e.g. a temperature ramp without a Tg crossing (the load is
-    affine in T), so the iterative solver starts converged."""
-    if not system.history:
-        return np.zeros_like(F)
-    loads = np.column_stack([f for f, _ in system.history])
-    weights = np.linalg.lstsq(loads, F, rcond=None)[0]
-    return np.column_stack([u for _, u in system.history]) @ weights
-
-
-def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
-    u, stats = system.solve(F, np.zeros(len(system.fixed)), _guess(system, F))
-    system.history[:] = system.history[1 - HISTORY:] + [(F, u)]
-    system.solves[0] += 1
-    reactions = system.K @ u - F
-    balance = force_balance(system.rigid, reactions, F, system.held)
-    if system.modes.shape[1]:
-        rows = system.active_dofs
-        u = u - system.modes @ np.linalg.lstsq(system.modes[rows], u[rows], rcond=None)[0]
-    stats = {**balance, "linear_solver": dict(stats), "new_system": system.solves[0] == 1,
-             "residual": stats.get("relative_residual"),
-             "unknowns": int(len(u) - len(system.fixed)),
-             "rigid_modes_removed": int(system.modes.shape[1]), "bodies": system.bodies}
-    return u, stats
 
 
 def _model(setup, state: _State) -> ProcessModel:
