@@ -193,6 +193,12 @@ def test_command_writes_characterization_json(tmp_path, capsys):
     assert f"| held out | 8 | {errors['held_out']['junction_max_relative_error']:.3g} |" in sheet
     delphi = (tmp_path / "out" / "delphi.cir").read_text()
     assert delphi.startswith("* JESD15-4") and ".ENDS" in delphi
+    transient = table["transient"]  # Zth of the package alone with a top cold plate
+    assert transient["steady_reached"]
+    dual = transient["dual_interface"]
+    assert transient["zth"]["zth_K_per_W"][-1] == pytest.approx(
+        dual["steady_theta_JC_K_per_W"], rel=1e-6)
+    assert "JESD51-14 dual interface" in sheet
 
 
 def test_command_bad_board_type_exits_2_and_writes_nothing(tmp_path, capsys):
@@ -322,3 +328,28 @@ def test_steady_sets_match_solve_thermal_and_reuse_the_multigrid():
         assert result.heat_out == pytest.approx(reference.heat_out, rel=1e-6, abs=1e-9)
         built.append(id(steady._preconditioner[1]))
     assert built[0] == built[1] != built[2]  # same fixed dofs: the multigrid is kept
+
+
+def test_j1_zth_is_the_series_resistance():
+    """The transient record of J1 (package alone, cold plate on the lid, other faces
+    adiabatic): all the heat crosses the stack, so Zth ends at the series resistance
+    0.24397 K/W (Q1 exact for the steady end: 1e-9 as J1's theta_JC; 1e-6 for a curve steady
+    to 1e-3 over its last decade), the Foster and Cauer networks sum to it to 1e-3 (the fit's
+    total-resistance accuracy, tests/test_zth.py); the dry contact 1/(h A) equals it, so the
+    dry curve ends at twice it. The dual-interface reading itself is not exact on this
+    lumped stack (module docstring): it is only bounded by the wet end."""
+    from thermomech.transient_characterization import transient_characterization
+
+    area = 1e-4
+    exact = 0.775e-3 / (150 * area) + 50e-6 / (3 * area) + 1e-3 / (390 * area)
+    record = transient_characterization(j1_model())
+    assert record["steady_reached"]
+    assert record["zth"]["zth_K_per_W"][-1] == pytest.approx(exact, rel=1e-6)
+    assert sum(record["foster"]["R_K_per_W"]) == pytest.approx(exact, rel=1e-3)
+    assert sum(record["cauer"]["R_K_per_W"]) == pytest.approx(exact, rel=1e-3)
+    dual = record["dual_interface"]
+    assert dual["steady_theta_JC_K_per_W"] == pytest.approx(exact, rel=1e-9)
+    assert dual["case_contact_h_W_per_m2K"]["dry"] == pytest.approx(1 / (exact * area))
+    assert dual["dry_zth_end_K_per_W"] == pytest.approx(2 * exact, rel=1e-6)
+    assert 0 <= dual["theta_JC_K_per_W"] <= exact * (1 + 1e-3)
+    json.dumps(record, allow_nan=False)

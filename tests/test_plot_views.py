@@ -117,3 +117,34 @@ def test_warpage_map_of_a_quarter_model_spans_the_full_package():
     ax = mechanical.plot_warpage_map(result, "bottom")
     assert tuple(ax.dataLim.intervalx) == pytest.approx((-4.0, 4.0))
     assert tuple(ax.dataLim.intervaly) == pytest.approx((-4.0, 4.0))
+
+
+def _png(figure) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    from thermomech.plotting.figures import render
+
+    return np.asarray(Image.open(io.BytesIO(render(figure))).convert("L"))
+
+
+def test_maps_keep_the_standard_height_and_lose_the_unused_width():
+    """A square map with a colorbar: the standard 4.5 in height (540 px at 120 dpi), no blank
+    band beside the map (its first drawn column within the padding of the left edge); a
+    plain plot keeps the whole 8 x 4.5 in canvas."""
+    from thermomech.plotting.figures import DPI, FIGSIZE, PAD, FigureSpec
+
+    def square(ax):
+        image = ax.imshow(np.arange(16.0).reshape(4, 4), extent=(-4, 4, -4, 4))
+        ax.figure.colorbar(image, ax=ax, label="temperature (°C)")
+        ax.set_ylabel("y (mm)")
+        return ax
+
+    pixels = _png(FigureSpec("map", "", square))
+    assert pixels.shape[0] == round(FIGSIZE[1] * DPI)
+    assert pixels.shape[1] < 0.8 * FIGSIZE[0] * DPI
+    drawn = np.flatnonzero((pixels < 250).any(axis=0))
+    assert drawn[0] <= PAD + 2 and pixels.shape[1] - 1 - drawn[-1] <= PAD + 2
+    plain = _png(FigureSpec("plot", "", lambda ax: ax.plot([0, 1], [0, 1])[0].axes))
+    assert plain.shape == (round(FIGSIZE[1] * DPI), round(FIGSIZE[0] * DPI))

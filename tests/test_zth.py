@@ -17,10 +17,12 @@ from thermomech.zth import (
     Cauer,
     Foster,
     cauer_to_foster,
+    dual_interface,
     fit_foster,
     foster_to_cauer,
     log_time_grid,
     resistance_at_capacitance,
+    separation,
     structure_function,
     zth_transient,
 )
@@ -138,3 +140,28 @@ def test_interface_reading_of_an_exact_truncated_spectrum():
         errors[n] = resistance_at_capacitance(ladder, 1.6e6 * A * mm) / 100.0 - 1
     assert errors[12] == pytest.approx(-0.063, abs=0.002)
     assert errors[25] == pytest.approx(-0.0357, abs=0.001)
+
+
+def test_structure_functions_separate_where_the_better_cooled_one_ends():
+    # the same ladder with 5 K/W more to the ambient (a poorer contact): the structure
+    # functions coincide up to R_sum = 6 K/W, where the first reaches its heat sink
+    wet = structure_function(Cauer(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])))
+    dry = structure_function(Cauer(np.array([1.0, 2.0, 8.0]), np.array([1.0, 1.0, 1.0])))
+    assert separation(wet, dry) == 6.0 and separation(dry, wet) == 6.0
+    # an inner difference of 50 % in C_sum separates them at the last agreeing point
+    other = structure_function(Cauer(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 1.0])))
+    assert separation(wet, other) < 1.0
+
+
+def test_dual_interface_theta_jc_of_a_layered_bar():
+    """JESD51-14 on the 1-D bar: the case is the top face, the junction-to-case resistance
+    the series sum 0.5 + 100 + 1000 K/W. Wet: an isothermal plate; dry: h = 1e4 W/(m^2 K)
+    (1/(h A) = 100 K/W more). The structure functions separate at the case to the accuracy
+    of the fitted ladder's total resistance (1e-3, test above)."""
+    package = bar()
+    loads = ThermalLoads(ambient=25.0, power={"heater": 1.0}, transient=Transient())
+    dual = dual_interface(package, loads, "top", 1e-4, 1e3, h_dry=1e4)
+    series = sum(t / (k * A) for _, _, t, k, _ in LAYERS) - LAYERS[0][2] / (2 * 10.0 * A)
+    assert dual.theta_jc == pytest.approx(series, rel=1e-3)
+    assert dual.dry.zth[-1] == pytest.approx(series + 1 / (1e4 * A), rel=1e-4)
+    assert dual.as_dict()["case_contact_h_W_per_m2K"] == {"wet": None, "dry": 1e4}

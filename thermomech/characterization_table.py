@@ -74,8 +74,26 @@ def characterization_markdown(table: Mapping) -> str:
              "## Compact model", "",
              f"- two-resistor (JESD15-3): R_JC {_fmt(two['R_JC_K_per_W'])} K/W, R_JB "
              f"{_fmt(two['R_JB_K_per_W'])} K/W ({two['source']})",
-             *_delphi_lines(table.get("delphi")), ""]
+             *_delphi_lines(table.get("delphi")), *_transient_lines(table.get("transient")),
+             ""]
     return "\n".join(lines)
+
+
+def _transient_lines(record: Mapping | None) -> list[str]:
+    if not record:
+        return []
+    dual = record["dual_interface"]
+    return ["", f"## Transient ({record['set_up']})", "",
+            f"- Zth(t) from {record['zth']['time_s'][0]:.3g} s to "
+            f"{record['zth']['time_s'][-1]:.3g} s, ending at "
+            f"{_fmt(record['zth']['zth_K_per_W'][-1])} K/W"
+            + ("" if record["steady_reached"] else " (not yet steady)")
+            + f"; Foster network of {len(record['foster']['R_K_per_W'])} terms and its "
+              f"Cauer ladder in characterization.json",
+            f"- theta_JC top, JESD51-14 dual interface (structure functions of an isothermal "
+            f"and a dry contact, h {_fmt(dual['case_contact_h_W_per_m2K']['dry'])} W/(m^2 K), "
+            f"separate): {_fmt(dual['theta_JC_K_per_W'])} K/W; steady cold plate, package "
+            f"alone: {_fmt(dual['steady_theta_JC_K_per_W'])} K/W"]
 
 
 def _delphi_lines(delphi: Mapping | None) -> list[str]:

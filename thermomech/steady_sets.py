@@ -40,6 +40,12 @@ from .thermal import (
 )
 from .thermal_loads import ThermalLoads
 
+COARSEST = 1000
+"""Unknowns at which the reused multigrid stops coarsening (the solver's default 4000 makes
+a dense coarse Cholesky of up to 4000 unknowns per hierarchy, 1.1 s each, and 14 ms per
+V-cycle's coarse solve): on the flip-chip characterization 35.4 -> 30.1 s CPU, the same
+theta values to 1e-13 (benchmarks/bench_characterize.py)."""
+
 
 class SteadyHeat:
     """Steady solves of ``package`` (one mesh, one material set) under many loads.
@@ -133,7 +139,7 @@ class SteadyHeat:
         kept = self._preconditioner
         if kept is None or not np.array_equal(kept[0], fixed):
             kept = self._preconditioner = (fixed.copy(), Multigrid(
-                A_free, grid, coarse_factor=direct_factor))  # the solver's own coarse factor
+                A_free, grid, coarsest=COARSEST, coarse_factor=direct_factor))
         M = kept[1].operator()
         levels = len(kept[1].sizes)
 

@@ -34,10 +34,11 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .thermal import solve_transient
-from .thermal_loads import Transient
+from .thermal_loads import Convection, FixedTemperature, ThermalLoads, Transient
 
-__all__ = ["ZthCurve", "Foster", "Cauer", "log_time_grid", "zth_curve", "zth_transient",
-           "fit_foster", "foster_to_cauer", "cauer_to_foster", "structure_function"]
+__all__ = ["ZthCurve", "Foster", "Cauer", "DualInterface", "log_time_grid", "zth_curve",
+           "zth_transient", "fit_foster", "foster_to_cauer", "cauer_to_foster",
+           "structure_function", "separation", "dual_interface"]
 
 
 @dataclass(frozen=True)
@@ -295,3 +296,87 @@ def resistance_at_capacitance(cauer: Cauer, capacitance: float) -> float:
     between the ladder's nodes: the position of a known interface on the structure function."""
     r, c = structure_function(cauer)
     return float(np.interp(capacitance, c[:-1], r[:-1]))
+
+
+# --- JESD51-14 transient dual interface ----------------------------------------------------
+
+SEPARATION = 0.2  # relative difference of C_sum at which two structure functions separate
+
+
+def separation(sf_a, sf_b, threshold: float = SEPARATION, r_min: float = 0.0) -> float:
+    """R_sum (K/W) where two cumulative structure functions ((R_sum, C_sum) pairs of
+    :func:`structure_function`) separate: the last R_sum up to which their C_sum differ by
+    at most ``threshold`` (relative, |ln(C_a / C_b)| <= ln(1 + threshold)), C_sum linear in
+    R_sum between the ladder's nodes and infinite beyond the ladder's end (the ambient, or
+    the cold plate held at it, is an infinite heat capacity). Two fits of one package agree
+    to 6 % in C_sum up to the case (measured on tests/test_zth.py's bar), hence 20 %.
+    Only R_sum >= ``r_min`` is compared: below Zth at the first time of the curves the
+    structure function is not resolved by the data (the fits' junction capacitance C_0
+    depends on time constants shorter than any time read).
+    """
+    (ra, ca), (rb, cb) = sf_a, sf_b
+    grid = np.union1d(np.linspace(0.0, max(ra[-1], rb[-1]), 4001), np.r_[ra, rb])
+    grid = grid[grid >= r_min]
+
+    def capacity(r, c):
+        out = np.interp(grid, r, c)
+        out[grid > r[-1] * (1 + 1e-12)] = np.inf
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        apart = ~(np.abs(np.log(capacity(ra, ca) / capacity(rb, cb))) <= np.log1p(threshold))
+    first = int(np.argmax(apart)) if apart.any() else len(grid)
+    return float(grid[max(first - 1, 0)])
+
+
+@dataclass(frozen=True)
+class DualInterface:
+    """JESD51-14 transient dual interface: theta_JC (K/W) where the structure functions of
+    the wet (good contact) and dry (poor contact) transients separate, with both curves,
+    their Foster fits and structure functions, and the wet curve's steady end (K/W)."""
+
+    theta_jc: float
+    wet: ZthCurve
+    dry: ZthCurve
+    fosters: tuple[Foster, Foster]
+    structure_functions: tuple
+    contacts: tuple  # (h_wet or None: isothermal, h_dry) W/(m^2 K)
+
+    def as_dict(self) -> dict:
+        return {"standard": "JESD51-14 style transient dual interface (simulated)",
+                "theta_JC_K_per_W": self.theta_jc,
+                "case_contact_h_W_per_m2K": {"wet": self.contacts[0],  # None: isothermal
+                                             "dry": self.contacts[1]},
+                "separation_threshold": SEPARATION,
+                "wet_zth_end_K_per_W": float(self.wet.zth[-1]),
+                "dry_zth_end_K_per_W": float(self.dry.zth[-1])}
+
+
+def dual_interface(package, loads: ThermalLoads, case: str, t_min: float, t_max: float, *,
+                   h_wet: float | None = None, h_dry: float = 1e3, **options) -> DualInterface:
+    """theta_JC by the JESD51-14 transient dual interface method, simulated.
+
+    Two power steps (``loads``' power, ambient, transient settings) with only the surface
+    ``case`` cooled: "wet", held at ambient (``h_wet`` None: an ideal cold plate) or through
+    ``h_wet`` W/(m^2 K) (grease), and "dry", through ``h_dry`` < h_wet; every other face
+    adiabatic. theta_JC is the :func:`separation` of their structure functions (Zth by
+    :func:`zth_transient` from ``t_min`` to ``t_max`` s, which must reach the steady state;
+    ``options`` go to it). Both transients coincide until the heat reaches the case; the
+    wet contact's own resistance 1/(h_wet A) is part of the reading, as in the measurement.
+    """
+    if h_wet is not None and not h_dry < h_wet:
+        raise ValueError(f"the dry contact must be the poorer one: h_dry {h_dry:g} >= "
+                         f"h_wet {h_wet:g} W/(m^2 K)")
+    if not h_dry > 0:
+        raise ValueError(f"h_dry must be > 0 W/(m^2 K), got {h_dry:g}")
+    plain = dataclasses.replace(loads, environment="none", heat_flux=(), convection=(),
+                                fixed_temperature=(), transient=loads.transient or Transient())
+    wet = dataclasses.replace(plain, fixed_temperature=(FixedTemperature(case, loads.ambient),)
+                              ) if h_wet is None else \
+        dataclasses.replace(plain, convection=(Convection(case, h_wet),))
+    dry = dataclasses.replace(plain, convection=(Convection(case, h_dry),))
+    curves = [zth_transient(package, each, t_min, t_max, **options) for each in (wet, dry)]
+    fosters = tuple(fit_foster(c.time, c.zth) for c in curves)
+    sfs = tuple(structure_function(foster_to_cauer(f)) for f in fosters)
+    resolved = max(curves[0].zth[0], curves[1].zth[0])  # Zth at t_min
+    return DualInterface(separation(*sfs, r_min=resolved), curves[0], curves[1], fosters, sfs,
+                         (h_wet, h_dry))

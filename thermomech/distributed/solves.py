@@ -182,7 +182,7 @@ def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "c
                         setup.basis.grid, setup.basis.N)]
     K_own, traffic = system.owned_rows(comm, numbering, parts)
     assembly_seconds = time.perf_counter() - built.start
-    x, residual, stats = system.solve(comm, PETSc, numbering, K_own, built.F, 0.0,
+    x, residual, stats = system.solve(comm, PETSc, numbering, K_own, built.F, built.values,
                                       method=method, rtol=rtol, near_null_space=built.R,
                                       block_size=package.dimension)
     stats = agreed(comm, system.checked, stats, x)

@@ -17,7 +17,8 @@ from ..meshing import MeshedPackage
 from ..results import ThermalResult, WarpageResult
 
 FORMATS = ("png", "svg", "pdf")
-FIGSIZE = (8.0, 4.5)  # inches: every standard figure has the same size and dpi
+FIGSIZE = (8.0, 4.5)  # inches: every standard figure has this size (maps: this height,
+# only the width they use, see map_canvas) and dpi
 DPI = 120
 
 
@@ -44,6 +45,8 @@ def run_figures(package: MeshedPackage, thermal: ThermalResult | None = None,
         figures += _mechanical_figures(mechanical, curve)
     if history:
         figures.append(_history_figure(history))
+        if history[-1].time > 0:  # steps with durations: warpage versus time as well
+            figures.append(_history_time_figure(history))
     if not package.is_structured:  # an imported mesh has no tensor grid to cut sections from
         figures = [f for f in figures if f.name not in GRID_FIGURES]
     return figures
@@ -160,6 +163,19 @@ def _history_figure(history: Sequence) -> FigureSpec:
                       "increment; zero-warpage temperatures marked.", draw)
 
 
+def _history_time_figure(history: Sequence) -> FigureSpec:
+    from . import process
+
+    def draw(ax):
+        from ..process_history import history_records
+
+        return process.plot_warpage_versus_time(history_records(tuple(history)), ax)
+
+    return FigureSpec("warpage_history_time", "Signed warpage (centre - corner) versus "
+                      "process time (steps with durations: relaxation during holds), with "
+                      "the temperature on the right axis.", draw)
+
+
 def _interface_drawer(module, interface_path, result, die, side):
     return lambda ax: module.plot_interface_path(interface_path(result, die, side), ax)
 
@@ -199,8 +215,26 @@ def render(figure: FigureSpec, format: str = "png") -> bytes:
     figure.draw(ax)
     fit_margins(fig, ax)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=format, dpi=DPI)
+    fig.savefig(buffer, format=format, dpi=DPI, bbox_inches=map_canvas(fig, ax))
     return buffer.getvalue()
+
+
+def map_canvas(fig, ax):
+    """The saved canvas of a map (equal-aspect axes: top views, face maps): the standard
+    height and only the width its content uses (the axes box set against its colorbar or the
+    right margin, the unused width on the left cut off), so maps waste no canvas and every
+    figure of a report keeps the 4.5 in height. None (the whole figure) for other plots."""
+    from matplotlib.transforms import Bbox
+
+    if ax.get_aspect() == "auto":
+        return None
+    ax.set_anchor("E")
+    ax.apply_aspect()
+    renderer = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(renderer)  # inches
+    pad = PAD / DPI
+    left, right = max(0.0, tight.x0 - pad), min(FIGSIZE[0], tight.x1 + pad)
+    return Bbox([[left, 0.0], [right, FIGSIZE[1]]])
 
 
 MARGINS = {"left": 0.08, "right": 0.97, "bottom": 0.11, "top": 0.92}
