@@ -79,3 +79,25 @@ def test_patches_split_top_and_bottom_into_rings(tmp_path):
 def test_a_patch_that_does_not_exist_is_a_clean_error():
     with pytest.raises(ModelError, match="^delphi.patches.*top_outer"):
         extract_delphi(d1_model(), patches=("top_inner", "top_outer"))
+
+
+def test_response_jacobian_is_the_derivative():
+    """The analytic dT/dg of the fit against central differences (step h = 1e-6 g:
+    truncation ~h^2 ~ 1e-12 relative; round-off ~eps T / h <= 2.2e-16 * 20 K / 1e-7 W/K
+    = 4.4e-8 K per W/K, T <= P / g_min = 20 K)."""
+    from thermomech.delphi import response_jacobian
+
+    rng = np.random.default_rng(3)
+    g = rng.uniform(0.1, 2.0, 10)  # 5 nodes: J and 4 patches
+    hA = rng.uniform(0.01, 1.0, (3, 4))
+    analytic = response_jacobian(g, hA, 2.0)
+    for link in range(10):
+        step = 1e-6 * g[link]
+        up, down = g.copy(), g.copy()
+        up[link] += step
+        down[link] -= step
+        t_up = np.c_[network_response(up, hA, 2.0)[0], network_response(up, hA, 2.0)[1] / hA]
+        t_dn = np.c_[network_response(down, hA, 2.0)[0],
+                     network_response(down, hA, 2.0)[1] / hA]
+        np.testing.assert_allclose(analytic[:, :, link], (t_up - t_dn) / (2 * step),
+                                   rtol=1e-6, atol=1e-7)
