@@ -269,7 +269,7 @@ def extract_delphi(model: Model, *, patches: tuple[str, ...] | None = None, solv
                    held_out: int = 8) -> Delphi:
     """The DELPHI network of ``model``'s package alone (see the module docstring).
 
-    patches : the patches with nodes (default every non-empty one of :data:`PATCHES`); the
+    patches : the patches with nodes (default every non-empty patch, rings included); the
     others are adiabatic in every set (e.g. ``("top_inner", "bottom_inner")`` for a slab
     with adiabatic sides). held_out : number of held-out boundary-condition sets.
     """
