@@ -209,13 +209,34 @@ class Space:
         """scikit-fem's basis of the active cells (quadrature ``intorder``). Built on first
         use: seconds and GiB on a million cells, so the fast paths never ask for it. Its
         mapping keeps the inverse Jacobian of the last points (:class:`_LastJacobian`)."""
+        return self._cell_basis(self.elem)
+
+    @functools.cached_property
+    def scalar_basis(self) -> skfem.CellBasis:
+        """:attr:`basis` of the scalar element (the same quadrature points): a vector field's
+        gradient from its components (:meth:`gradient`) without the vector basis, whose
+        every function is a scalar gradient padded to dim x dim arrays."""
+        return self._cell_basis(self.scalar_element)
+
+    def _cell_basis(self, elem) -> skfem.CellBasis:
         mapping = _mapping(self.mesh)
         if type(mapping) is MappingIsoparametric:
             mapping = _LastJacobian(mapping.mesh, mapping.elem, mapping.bndelem)
-        basis = skfem.Basis(self.mesh, self.elem, mapping=mapping, intorder=self.intorder,
+        basis = skfem.Basis(self.mesh, elem, mapping=mapping, intorder=self.intorder,
                             elements=self.cells)
         mapping._last = None  # the kept inverse Jacobian: one more array of basis size
         return basis
+
+    def gradient(self, values: np.ndarray) -> np.ndarray:
+        """(ncomp, dim, cells, points) gradient of a field at the quadrature points of
+        :attr:`scalar_basis` (ncomp = 1 for a scalar field): sum over the element's local
+        functions of the dof values times the scalar gradients (scikit-fem's ElementVector
+        gives local dof i the component i % dim and the scalar function i // dim)."""
+        basis = self.scalar_basis
+        grads = np.stack([phi[0].grad for phi in basis.basis])  # (nloc, dim, cells, pts)
+        local = np.asarray(values)[self.element_dofs]  # (nloc * ncomp, cells)
+        local = local.reshape(grads.shape[0], self.ncomp, -1)
+        return np.einsum("kcn,kdnp->cdnp", local, grads)
 
     @functools.cached_property
     def components(self) -> np.ndarray:
