@@ -23,6 +23,8 @@ from thermomech.meshing import MeshOptions
 from thermomech.packages import FAMILIES
 from thermomech.packages.mesh_file import MeshFileSpec
 from thermomech.parameters import declared_fields
+from thermomech.reliability_spec import ReliabilitySpec
+from thermomech.submodel_spec import SubmodelSpec
 from thermomech.thermal_loads import ThermalLoads
 from thermomech.units import KINDS, format_quantity
 
@@ -104,7 +106,8 @@ def tables() -> str:
             parts.append(table(item, f"`[[package.{name}]]` (family {family})"))
     for section, cls in (("mesh", MeshOptions), ("thermal", ThermalLoads),
                          ("mechanical", MechanicalLoads), ("board", BoardSpec),
-                         ("environment", EnvironmentSpec)):
+                         ("environment", EnvironmentSpec), ("submodel", SubmodelSpec),
+                         ("reliability", ReliabilitySpec)):
         parts.append(table(cls, f"`[{section}]`"))
         for name, item in _items(cls):
             parts.append(table(item, f"`[[{section}.{name}]]`"))

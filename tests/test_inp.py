@@ -231,3 +231,72 @@ def test_export_solves_the_heat_for_a_warpage_deck_at_the_thermal_field(tmp_path
     temperature_block = deck.split("*TEMPERATURE")[-1].split("*")[0].strip().splitlines()
     values = {float(line.split(",")[1]) for line in temperature_block}
     assert len(temperature_block) > 100 and len(values) > 100  # a field, not a uniform value
+
+
+def _patch_model(dim):
+    """One copper block with a linear field prescribed on its outer faces (issue 17): u =
+    (1e-3 x + 2e-4 z, 3e-4 y, -5e-4 x + 1e-3 z) (x, y, z in mm, u in um... scaled below)
+    and T = 40 + 5 x - 8 y (degC, x and y in mm)."""
+    ux, uy, uz = "1 * x + 0.2 * z", "0.3 * y", "-0.5 * x + 1 * z"  # um
+    expressions = [ux, uy, uz] if dim == 3 else [ux, uz]
+    data = {"package": {"family": "blocks", "blocks": [
+        {"name": "block", "material": "copper", "x": [0, 2], "y": [0, 2], "z": [0, 1]}]},
+        "mesh": {"dimension": dim, "target_size": "0.5 mm", "min_cells_per_layer": 2},
+        "mechanical": {"stress_free_temperature": 20, "temperature": 20, "plane": "strain",
+                       "displacements": [{"surface": s, "directions": "xyz"[:3] if dim == 3
+                                          else "xz", "expression": expressions}
+                                         for s in ("top", "bottom", "sides")]},
+        "thermal": {"fixed_temperature": [{"surface": "sides",
+                                           "expression": "40 + 5 * x - 8 * y"}]}}
+    return model_from_dict(data)
+
+
+def test_prescribed_fields_are_written_per_node(tmp_path):
+    model = _patch_model(3)
+    heat = write_inp(model, None, tmp_path / "h.inp", "heat", element_order=2)
+    text = heat.path.read_text()
+    lines = re.findall(r"^(\d+),11,11,([-0-9.e+]+)$", text, re.M)
+    nodes = np.array([int(n) - 1 for n, _ in lines])
+    x, y = heat.mesh.points[nodes, 0] / 1e-3, heat.mesh.points[nodes, 1] / 1e-3
+    assert np.array([float(v) for _, v in lines]) == pytest.approx(40 + 5 * x - 8 * y)
+    warpage = write_inp(model, None, tmp_path / "w.inp", "warpage", element_order=2)
+    moved = re.findall(r"^(\d+),3,3,([-0-9.e+]+)$", warpage.path.read_text(), re.M)
+    nodes = np.array([int(n) - 1 for n, _ in moved])
+    x, z = warpage.mesh.points[nodes, 0] / 1e-3, warpage.mesh.points[nodes, 2] / 1e-3
+    assert np.array([float(v) for _, v in moved]) == pytest.approx(1e-6 * (z - 0.5 * x),
+                                                                   abs=1e-18)
+    assert "minimal support" not in warpage.path.read_text()  # no rigid motion left
+
+
+@needs_ccx
+@pytest.mark.parametrize("dim", [3, 2])
+def test_ccx_recovers_the_prescribed_linear_fields(tmp_path, dim):
+    """CalculiX on the exported decks recovers the linear displacement and temperature
+    prescribed on the outer faces at every node (its print precision, 1e-6 relative)."""
+    model = _patch_model(dim)
+    heat = write_inp(model, None, tmp_path / "h.inp", "heat", element_order=1)
+    run_ccx(heat.path)
+    T = read_block(tmp_path / "h.dat", "temperatures")
+    x = heat.mesh.points[T[:, 0].astype(int) - 1] / 1e-3
+    expected = 40 + 5 * x[:, 0] - (8 * x[:, 1] if dim == 3 else 0)
+    np.testing.assert_allclose(T[:, 1], expected, rtol=1e-6)
+    warpage = write_inp(model, None, tmp_path / "w.inp", "warpage", element_order=2)
+    run_ccx(warpage.path)
+    U = read_block(tmp_path / "w.dat", "displacements")
+    p = warpage.mesh.points[U[:, 0].astype(int) - 1] / 1e-3
+    if dim == 3:
+        exact = 1e-6 * np.c_[p[:, 0] + 0.2 * p[:, 2], 0.3 * p[:, 1], -0.5 * p[:, 0] + p[:, 2]]
+    else:
+        exact = 1e-6 * np.c_[p[:, 0] + 0.2 * p[:, 1], -0.5 * p[:, 0] + p[:, 1]]
+    np.testing.assert_allclose(U[:, 1:1 + dim], exact, atol=1e-6 * np.abs(exact).max())
+
+
+def test_quadratic_section_faces_include_their_midside_nodes():
+    """An 8-node quadrilateral is second order (it was taken for a linear hexahedron by its
+    node count, so 2D quadratic decks clamped and prescribed only the corners)."""
+    package = mesh_model(_patch_model(2))
+    deck = deck_mesh(package, 2)
+    assert deck.order == 2
+    bottom = face_nodes(deck, package.surfaces["bottom"])
+    assert len(bottom) == 2 * 4 + 1  # 4 edges: 5 corners and 4 midside nodes
+    assert np.all(deck.points[bottom, 1] == 0.0)

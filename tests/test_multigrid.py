@@ -245,3 +245,21 @@ def test_quadratic_heat_uses_p_multigrid(model):
     assert mg.stats["iterations"] <= 30 * mg.stats["nonlinear_iterations"]
     rise = direct.temperature.max() - model.thermal.ambient
     assert np.max(np.abs(mg.temperature - direct.temperature)) < 1e-6 * rise
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (3, 3)])
+def test_coarsest_factor_banded_or_dense_solves_exactly(shape):
+    """The coarsest level's factor (banded after reverse Cuthill-McKee when the band is
+    narrow, dense otherwise: the 3 x 3 grid) solves to round-off: a 2D Laplacian plus a shift,
+    numbered with the long axis first (a wide band before reordering)."""
+    from thermomech.fem.multigrid import _banded_or_dense_factor
+
+    def line(m):
+        return sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(m, m))
+
+    a, b = shape
+    A = (sp.kron(line(a), sp.eye(b)) + sp.kron(sp.eye(a), line(b)) + 0.1 * sp.eye(a * b))
+    A = sp.csr_matrix(A)
+    rhs = np.random.default_rng(1).random(a * b)
+    x = _banded_or_dense_factor(A)(rhs)
+    assert np.linalg.norm(A @ x - rhs) <= 1e-12 * np.linalg.norm(rhs)

@@ -57,8 +57,6 @@ def test_bad_recipes_name_the_step_and_field(steps, field, words):
 @pytest.mark.parametrize("step, field, words", [
     ({"name": "cool", "increments": 0}, "mechanical.steps[2] (cool).increments", ">= 1"),
     ({"name": "cool", "increments": 1.5}, "mechanical.steps[2] (cool).increments", "int"),
-    ({"name": "cool", "temperature": "thermal"}, "mechanical.steps[2] (cool).temperature",
-     "not yet supported"),
     ({"name": "cool", "cure_shrinkage": {"mold": "-1 %"}},
      "mechanical.steps[2] (cool).cure_shrinkage.mold", "between 0 and 10 %"),
     ({"name": "cool", "temperature": "hot"}, "mechanical.steps[2] (cool).temperature",
@@ -210,15 +208,19 @@ def test_one_step_recipe_equals_solve_warpage(dimension, plane):
                                          "steps": [{"name": "cool", "temperature": 25.0}]},
                        "mechanical")
     got = solve_process(package, recipe).final
-    scale = np.abs(expected.displacement).max()
-    assert np.abs(got.displacement - expected.displacement).max() < 1e-9 * scale
+    # Two direct solves of the same equations assembled in different orders agree to the
+    # direct solver's round-off, cond(K) eps: solve_warpage itself moved by 1.0e-9 of the
+    # peak displacement in 3D between two summation orders of MKL (MKL_CBWR unset / set),
+    # and the two paths differed by 0.7e-9 and 1.1e-9 of it; 1e-8 is ten times that floor.
+    scale, rel = np.abs(expected.displacement).max(), 1e-8
+    assert np.abs(got.displacement - expected.displacement).max() < rel * scale
     if plane == "generalized_strain":
         g = np.abs(expected.generalized_strain).max()
-        assert np.abs(got.generalized_strain - expected.generalized_strain).max() < 1e-9 * g
-    # stresses: the displacement's round-off (1e-9 of its peak) differentiated over the
+        assert np.abs(got.generalized_strain - expected.generalized_strain).max() < rel * g
+    # stresses: the displacement's round-off (rel of its peak) differentiated over the
     # smallest cell (quadratic shape-function slopes up to ~3/h, summed: 10/h) times E
     stress, expected_stress = got.quadrature_stress()[0], expected.quadrature_stress()[0]
-    bound = 130e9 * 10 * 1e-9 * scale / package.cell_sizes.min()
+    bound = 130e9 * 10 * rel * scale / package.cell_sizes.min()
     assert np.abs(stress - expected_stress).max() < bound
 
 
@@ -365,8 +367,8 @@ def test_run_writes_the_history_to_summary_and_csv(tmp_path):
     # the top level is the last record, without the surfaces of removed parts
     assert summary["mechanical"]["warpage_um"] == {"top": history[4]["warpage_um"]["top"]}
     csv = (tmp_path / "out" / "warpage_history.csv").read_text().splitlines()
-    assert csv[0].startswith("step,step_name,increment,temperature_C,warpage_um.top")
-    assert len(csv) == 6 and csv[1].split(",")[4] == ""
+    assert csv[0].startswith("step,step_name,increment,temperature_C,time_s,warpage_um.top")
+    assert len(csv) == 6 and csv[1].split(",")[4:6] == ["0.0", ""]  # no durations: t = 0
 
 
 def test_steps_refuse_the_single_load_keys():

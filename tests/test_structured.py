@@ -200,6 +200,21 @@ def test_lean_elasticity_equals_assemble_elasticity(case, monkeypatch):
     assert relative(structured.assemble_elasticity_lean(package, space, D), reference) < ROUND_OFF
 
 
+def test_elasticity_product_of_some_cells_equals_their_assembled_matrix(case, monkeypatch):
+    # the birth load of a process step: K of one part's cells times a displacement
+    package, element = case
+    space = space_of(package, skfem.ElementVector(element), 2)
+    D = _stiffness_matrices(package)
+    cells = np.flatnonzero(package.cell_part == list(package.parts).index("die"))
+    only = np.zeros_like(D)
+    only[cells] = D[cells]
+    u = np.random.default_rng(1).standard_normal(space.N)
+    reference = structured.assemble_elasticity(package, space, only) @ u
+    monkeypatch.setattr(structured, "PRODUCT_CHUNK_CELLS", 7)  # several chunks, same sums
+    got = structured.elasticity_product(package, space, D[cells], u, cells)
+    assert relative(got, reference) < ROUND_OFF
+
+
 def _stiffness_matrices(package):
     D = np.array([elasticity_matrix(package.cell_material(p)) for p in package.parts])
     D = D[package.cell_part]

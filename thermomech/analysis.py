@@ -88,7 +88,8 @@ def run_model(model: Model, *, solver: str = "auto",
             temperature = thermal
         if loads.steps:
             with stage("process steps"):
-                history = solve_process(package, loads, solver=solver).increments
+                history = solve_process(package, loads, solver=solver,
+                                        thermal=thermal).increments
                 for step in history:
                     report_solve(f"{step.name or step.step} increment {step.increment} at "
                                  f"{step.temperature:g} degC", step.result.stats)
@@ -191,7 +192,7 @@ def _with_units(stats: dict, names: Mapping[str, str]) -> dict:
 
 
 def history_csv(records: list[dict]) -> bytes:
-    """The history records as CSV: step, step_name, increment, temperature_C, then
+    """The history records as CSV: step, step_name, increment, temperature_C, time_s, then
     warpage_um.<surface>, center_minus_corner_um.<surface>, shape.<surface> (empty: the
     surface's part is absent)."""
     import csv
@@ -199,13 +200,14 @@ def history_csv(records: list[dict]) -> bytes:
 
     keys = ("warpage_um", "center_minus_corner_um", "shape")
     surfaces = list(records[0]["warpage_um"]) if records else []
-    header = ["step", "step_name", "increment", "temperature_C"] + [
+    header = ["step", "step_name", "increment", "temperature_C", "time_s"] + [
         f"{k}.{s}" for k in keys for s in surfaces]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     for r in records:
-        writer.writerow([r["step"], r["step_name"], r["increment"], repr(r["temperature_C"])]
+        writer.writerow([r["step"], r["step_name"], r["increment"], repr(r["temperature_C"]),
+                         repr(r.get("time_s", 0.0))]
                         + ["" if r[k][s] is None else (repr(r[k][s]) if k != "shape"
                                                       else r[k][s])
                            for k in keys for s in surfaces])

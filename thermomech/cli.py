@@ -145,6 +145,27 @@ def cmd_characterize(args) -> int:
     return 0
 
 
+def cmd_reliability(args) -> int:
+    from .files import OutputFolder
+    from .reliability import (
+        RELIABILITY_FILES,
+        assess_reliability,
+        format_reliability,
+        write_reliability,
+    )
+
+    model = _load(args.model)
+    folder = OutputFolder(args.out, group="reliability", force=args.force, field="out")
+    folder.check(RELIABILITY_FILES)
+    result = assess_reliability(model, solver=args.solver)
+    with folder:
+        summary = write_reliability(result, folder)
+        folder.commit()
+    print(format_reliability(summary))
+    print("-> " + ", ".join(f"{folder.directory}/{name}" for name in RELIABILITY_FILES))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .inp import export_model
 
@@ -163,8 +184,10 @@ def cmd_export(args) -> int:
 def _deck_temperature(model):
     """The heat solution a warpage deck at ``mechanical.temperature = "thermal"`` needs (the
     deck writer solves nothing), or None."""
-    if model.mechanical is None or model.mechanical.temperature != "thermal" or \
-            model.thermal is None:
+    mechanical = model.mechanical
+    if mechanical is None or model.thermal is None or (
+            mechanical.temperature != "thermal" and not any(
+                step.temperature == "thermal" for step in mechanical.steps)):
         return None
     from .model_file import mesh_model
     from .thermal import solve_thermal, solve_transient
@@ -178,7 +201,8 @@ def _deck_names(model, name: str) -> list[str]:
     """The deck files ``export_model`` writes for ``model`` (checked before meshing; the
     commit checks what was really written)."""
     analyses = (["heat"] if model.thermal is not None else []) + (
-        ["warpage"] + (["warpage_curve"] if model.mechanical.temperatures else [])
+        ["process" if model.mechanical.steps else "warpage"]
+        + (["warpage_curve"] if model.mechanical.temperatures else [])
         if model.mechanical is not None else [])
     if len(analyses) <= 1:
         return [name]
@@ -197,6 +221,37 @@ def cmd_schema(args) -> int:
     from .schema import model_schema
 
     print(json.dumps(model_schema(), indent=2))
+    return 0
+
+
+SUBMODEL_FILES = ("submodel.json", "submodel.vtm")
+
+
+def cmd_submodel(args) -> int:
+    from .analysis import run_model
+    from .export import json_bytes
+    from .files import OutputFolder
+    from .paraview import write_multiblock
+    from .submodel import solve_submodels, submodel_summary
+
+    model = _load(args.model)
+    if model.submodel is None:
+        raise ModelError("submodel", "the model has no [submodel] section (x, y, z of the "
+                                     "region, resolution)")
+    folder = OutputFolder(args.out, group="submodel", force=args.force, field="out")
+    folder.check(SUBMODEL_FILES)
+    run = run_model(model, solver=args.solver, source=args.model)
+    with stage("submodel solves"):
+        local_thermal, local = solve_submodels(model.submodel, run.thermal, run.mechanical,
+                                               args.solver)
+    summary = submodel_summary(run.mechanical, local, run.thermal, local_thermal)
+    with folder:
+        folder.write_bytes("submodel.json", json_bytes(summary))
+        package = (local or local_thermal).package
+        write_multiblock(folder, "submodel", package, local_thermal, local)
+        folder.commit()
+    print(json.dumps(summary, indent=1))
+    print(f"-> {folder.directory}/submodel.json, {folder.directory}/submodel.vtm")
     return 0
 
 
@@ -256,6 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
                               "cg-amg"], help="linear solver (default: by size)")
     characterize.set_defaults(func=cmd_characterize)
 
+    reliability = sub.add_parser("reliability", parents=[common],
+                                 help="solder-joint fatigue: the package on its board "
+                                 "through the [reliability] thermal cycle, life per joint")
+    reliability.add_argument("model", help="model file (TOML)")
+    reliability.add_argument("--out", default="out/reliability", help="output folder "
+                             "(reliability.json, figures/life_map.png)")
+    reliability.add_argument("--force", action="store_true", help=FORCE_HELP)
+    reliability.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg",
+                             "cg-amg"], help="linear solver (default: by size)")
+    reliability.set_defaults(func=cmd_reliability)
+
     export = sub.add_parser("export", parents=[common],
                             help="write a CalculiX / Abaqus input deck")
     export.add_argument("model", help="model file (TOML)")
@@ -266,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="element order (default: the model's; Q1 heat, Q2 warpage)")
     export.add_argument("--force", action="store_true", help=FORCE_HELP)
     export.set_defaults(func=cmd_export)
+
+    local = sub.add_parser("submodel", parents=[common], help="solve the model, then a local "
+                           "model of its [submodel] region driven by it on the cut faces")
+    local.add_argument("model", help="model file (TOML) with a [submodel] section")
+    local.add_argument("--out", default="out/submodel", help="output folder (submodel.json, "
+                       "submodel.vtm)")
+    local.add_argument("--force", action="store_true", help=FORCE_HELP)
+    local.add_argument("--solver", default="auto", choices=["auto", "direct", "cg-gmg",
+                       "cg-amg"], help="linear solver (default: by size)")
+    local.set_defaults(func=cmd_submodel)
 
     schema = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the "
                             "model file (for editors: completion and checks)")

@@ -158,8 +158,11 @@ def thermal_warnings(run, thermal: Mapping) -> list[RunWarning]:
 
 
 def coldest_boundary_temperature(loads) -> float:
-    """The lowest temperature a boundary condition holds or convects to, degC."""
+    """The lowest temperature a boundary condition holds or convects to, degC (-inf with a
+    temperature map: its minimum is not known without evaluating it)."""
     values = [loads.ambient] + [c.ambient for c in loads.all_convection if c.ambient is not None]
+    if not all(f.is_uniform for f in loads.fixed_temperature):
+        return -np.inf
     values += [f.temperature for f in loads.fixed_temperature]
     return min(values)
 
@@ -284,7 +287,24 @@ def mechanical_warnings(run, mechanical: Mapping) -> list[RunWarning]:
     found += secant_cte_warnings(run)
     found += large_warpage(run.package, mechanical)
     found += solder_above_melting(run, mechanical)
+    found += separate_bodies(run)
     return found
+
+
+def separate_bodies(run) -> list[RunWarning]:
+    """Process increments whose active parts fall apart into bodies that share no face
+    (``process_bodies``): each is then held and reported as a free body of its own."""
+    seen: dict = {}
+    for increment in getattr(run, "history", ()) or ():
+        bodies = increment.result.stats.get("bodies") or []
+        if len(bodies) > 1:
+            key = tuple(tuple(b) for b in bodies)
+            seen.setdefault(key, []).append(f"{increment.name} {increment.increment}")
+    return [RunWarning("separate_bodies", (
+        f"{len(key)} separate bodies ({'; '.join(', '.join(b) for b in key)}) at "
+        f"{', '.join(where)}: each is held by its own 3-2-1 support and its rigid motion "
+        "removed, so its warpage is that of the body alone"))
+        for key, where in seen.items()]
 
 
 def secant_cte_warnings(run) -> list[RunWarning]:

@@ -120,7 +120,7 @@ class ElasticModel:
     def stress(self, part, grad, T, coords, generalized_strain=None, cells=None) -> np.ndarray:
         """(6, ...) stress (Pa, 3D Voigt) from the displacement gradient (dim, dim, ...).
         ``cells``: the cell of each point, for models whose strain offsets live per cell
-        (``process.ProcessModel``); unused here."""
+        (``process_model.ProcessModel``); unused here."""
         strain = voigt_strain(grad)
         eth = self.thermal_strain(part, T)
         if self.dimension == 3:

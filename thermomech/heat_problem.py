@@ -18,6 +18,7 @@ import skfem
 
 from .errors import ModelError
 from .fem.assembly import Assembly, unit_cell_weights
+from .fem.constraints import face_values
 from .fem.space import Space
 from .heat_sources import face_powers, power_density, total_power
 from .meshing import Faces, MeshedPackage, cell_kind
@@ -32,7 +33,8 @@ class Boundary:
     """One boundary condition on the faces it owns (later conditions win shared faces).
 
     kind : "convection" (value = h W/(m^2 K), ambient degC), "flux" (value = W/m^2 into the
-    body) or "fixed" (value = temperature degC).
+    body) or "fixed" (value = temperature degC, or ``function`` of position when given:
+    ``f(points (dim, n) m) -> (1, n)`` degC).
     """
 
     name: str
@@ -41,30 +43,33 @@ class Boundary:
     value: float
     ambient: float
     field: str
+    function: object = None
 
 
-def _entries(loads: ThermalLoads) -> list[tuple[str, str, float, float, str]]:
+def _entries(loads: ThermalLoads, dim: int = 3) -> list[tuple]:
     out = []
     preset = len(loads.all_convection) - len(loads.convection)
     for i, c in enumerate(loads.all_convection):
         field = "thermal.environment" if i < preset else f"thermal.convection[{i - preset}]"
         ambient = loads.ambient if c.ambient is None else c.ambient
-        out.append((c.surface, "convection", c.h, ambient, field))
+        out.append((c.surface, "convection", c.h, ambient, field, None))
     for i, f in enumerate(loads.heat_flux):
-        out.append((f.surface, "flux", f.flux, loads.ambient, f"thermal.heat_flux[{i}]"))
+        out.append((f.surface, "flux", f.flux, loads.ambient, f"thermal.heat_flux[{i}]",
+                    None))
     for i, f in enumerate(loads.fixed_temperature):
-        out.append((f.surface, "fixed", f.temperature, loads.ambient,
-                    f"thermal.fixed_temperature[{i}]"))
+        where = f"thermal.fixed_temperature[{i}]"
+        out.append((f.surface, "fixed", f.temperature, loads.ambient, where,
+                    f.point_function(dim, f"{where}.")))
     return out
 
 
 def boundary_conditions(package: MeshedPackage, loads: ThermalLoads) -> list[Boundary]:
     """The boundary conditions of ``loads`` resolved to faces (later entries win)."""
-    entries = _entries(loads)
+    entries = _entries(loads, package.dimension)
     nside = 2 * package.dimension
     owner = np.full(package.ncells * nside, -1, dtype=np.int32)
     faces = []
-    for i, (surface, _, _, _, field) in enumerate(entries):
+    for i, (surface, _, _, _, field, _) in enumerate(entries):
         where = f"{field}.surface" if "[" in field else field
         if surface.startswith("symmetry_"):
             raise ModelError(where, f"{surface!r} is a symmetry plane, adiabatic by definition")
@@ -72,11 +77,10 @@ def boundary_conditions(package: MeshedPackage, loads: ThermalLoads) -> list[Bou
         faces.append(f)
         owner[f.cells * nside + f.sides] = i
     out = []
-    for i, (surface, kind, value, ambient, field) in enumerate(entries):
+    for i, (surface, kind, value, ambient, field, function) in enumerate(entries):
         f = faces[i]
         mine = owner[f.cells * nside + f.sides] == i
-        out.append(Boundary(surface, kind, f.subset(mine), value,
-                            ambient, field))
+        out.append(Boundary(surface, kind, f.subset(mine), value, ambient, field, function))
     return out
 
 
@@ -162,7 +166,7 @@ def assemble_problem(package: MeshedPackage, loads: ThermalLoads, basis: Space,
     robin = sp.csr_matrix((n, n))
     load = np.zeros(n)
     terms = []
-    fixed: dict[int, float] = {}
+    fixed = np.full(n, np.nan)
     owner_path, owner_name = np.zeros(n, dtype=np.int8), np.full(n, -1, dtype=np.int32)
     for index, b in enumerate(boundaries):
         paths = path_of(package, b.faces)
@@ -178,16 +182,26 @@ def assemble_problem(package: MeshedPackage, loads: ThermalLoads, basis: Space,
                 load = load + g
                 terms.append((b.name, PATHS[p], None, g))
             else:
-                dofs = assembly.face_dofs(package, basis, sel)
-                fixed.update(dict.fromkeys(dofs.tolist(), b.value - ref))
+                dofs, values = _fixed_values(package, basis, assembly, sel, b)
+                fixed[dofs] = values - ref
                 owner_path[dofs], owner_name[dofs] = p, index
-    dofs = np.array(sorted(fixed), dtype=np.int64)
-    values = np.array([fixed[d] for d in dofs.tolist()])
+    dofs = np.flatnonzero(np.isfinite(fixed))
+    values = fixed[dofs]
     owners = tuple((boundaries[i].name, owner_path[dofs[owner_name[dofs] == i]],
                     dofs[owner_name[dofs] == i]) for i in np.unique(owner_name[dofs]))
     return ThermalProblem(package, loads, basis, assembly, ref, boundaries, robin.tocsr(), load,
                           power, tuple(terms), dofs, values, owners,
                           time.perf_counter() - start)
+
+
+def _fixed_values(package, basis: Space, assembly: Assembly, faces: Faces, boundary: Boundary
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(dofs, degC) of a fixed-temperature boundary on ``faces``: uniform, or its function
+    at the dofs (nodal interpolation)."""
+    if boundary.function is None:
+        dofs = assembly.face_dofs(package, basis, faces)
+        return dofs, np.full(len(dofs), boundary.value)
+    return face_values(basis, faces, boundary.function)
 
 
 def cell_mean(basis: Space, field: np.ndarray) -> np.ndarray:
@@ -222,10 +236,17 @@ def heat_flows(problem: ThermalProblem, residual: np.ndarray, theta: np.ndarray
     return out
 
 
-def energy_balance(power_in: float, flows: Mapping, stored: float = 0.0) -> float:
-    """Relative error of ``power_in = heat out + stored`` (W)."""
+def energy_balance(power_in: float, flows: Mapping, stored: float = 0.0,
+                   through: float = 0.0) -> float:
+    """Relative error of ``power_in = heat out + stored`` (W).
+
+    through : W, the heat passing through the fixed-temperature dofs (the sum of their
+    absolute reactions): the scale when the boundaries alone drive the heat (no power, a
+    temperature map), where in- and outflow of one surface cancel in ``flows``.
+    """
     out = sum(flows.values())
-    scale = max(abs(power_in), sum(abs(v) for v in flows.values()), abs(stored), 1e-300)
+    scale = max(abs(power_in), sum(abs(v) for v in flows.values()), abs(stored), through,
+                1e-300)
     return abs(power_in - out - stored) / scale
 
 

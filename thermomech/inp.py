@@ -74,10 +74,11 @@ from .inp_mesh import (
     node_set,
     number,
 )
+from .inp_process import process_deck
 from .meshing import Faces, MeshedPackage
 from .model_file import Model, mesh_model, write_atomically
 
-ANALYSES = ("heat", "warpage", "warpage_curve")
+ANALYSES = ("heat", "warpage", "warpage_curve", "process")
 
 FACE_LABEL = {3: {0: 6, 1: 4, 2: 3, 3: 5, 4: 1, 5: 2}, 2: {0: 4, 1: 2, 2: 1, 3: 3}}
 """thermomech face side (2 * axis + 1 if +) -> CalculiX face number (S<n>, F<n>)."""
@@ -98,6 +99,7 @@ class Deck:
     element_type: str
     parts: dict
     reference_temperature: float | None = None
+    reported: tuple = ()  # process: the CalculiX step (1-based) of each recipe increment
 
 
 def element_type(package: MeshedPackage, analysis: str, order: int, plane: str | None) -> str:
@@ -177,7 +179,11 @@ def heat_text(model: Model, package: MeshedPackage, deck: DeckMesh, names) -> st
                 films.append(f"{set_name},F{label},{number(b.ambient)},{number(b.value)}\n")
             else:
                 fluxes.append(f"{set_name},S{label},{number(b.value)}\n")
-        if b.kind == "fixed" and len(b.faces):
+        if b.kind == "fixed" and len(b.faces) and b.function is not None:  # a map: per node
+            nodes = face_nodes(deck, b.faces)
+            values = b.function(deck.points[nodes].T)[0]
+            fixed += [f"{n + 1},11,11,{number(v)}\n" for n, v in zip(nodes, values)]
+        elif b.kind == "fixed" and len(b.faces):
             set_name = f"BC{i}_{deck_name(b.name)}"
             sets.append(node_set(set_name, face_nodes(deck, b.faces)))
             fixed.append(f"{set_name},11,11,{number(b.value)}\n")
@@ -311,13 +317,15 @@ def warpage_text(model: Model, package: MeshedPackage, deck: DeckMesh, names, an
 
 
 def support_text(package: MeshedPackage, deck: DeckMesh, loads) -> str:
-    """Symmetry planes, clamped surfaces and the minimal supports of the free rigid motion."""
+    """Symmetry planes, clamped surfaces, prescribed displacements (per node: the solver's
+    nodal values) and the minimal supports of the free rigid motion."""
     dim = package.dimension
     letters = {"x": 1, "y": 2, "z": 3} if dim == 3 else {"x": 1, "z": 2}
     fixed = np.zeros((len(deck.points), dim), dtype=bool)
+    symmetry = np.zeros_like(fixed)
     for name, component in (("symmetry_x", 0), ("symmetry_y", 1)):
         if name in package.surfaces:
-            fixed[face_nodes(deck, package.surfaces[name]), component] = True
+            symmetry[face_nodes(deck, package.surfaces[name]), component] = True
     for i, support in enumerate(loads.supports):
         where = f"mechanical.supports[{i}]"
         faces = package.surface(support.surface, f"{where}.surface")
@@ -326,11 +334,29 @@ def support_text(package: MeshedPackage, deck: DeckMesh, loads) -> str:
                 raise ModelError(f"{where}.directions", f"a 2D model has no {letter!r} "
                                                         f"displacement")
             fixed[face_nodes(deck, faces), letters[letter] - 1] = True
-    held = minimal_supports(deck.points, fixed)
+    moved = np.where(symmetry, np.nan, prescribed_nodes(package, deck, loads))  # nan: free
+    fixed = (fixed & np.isnan(moved)) | symmetry
+    held = minimal_supports(deck.points, fixed | np.isfinite(moved))
     lines = [f"{n + 1},{c + 1},{c + 1}\n" for n, c in zip(*np.nonzero(fixed))]
+    lines += [f"{n + 1},{c + 1},{c + 1},{number(moved[n, c])}\n"
+              for n, c in zip(*np.nonzero(np.isfinite(moved)))]
     lines += [f"** minimal support (rigid motion): node {n + 1} dof {c + 1}\n{n + 1},{c + 1},"
               f"{c + 1}\n" for n, c in held]
     return "*BOUNDARY\n" + "".join(lines) if lines else ""
+
+
+def prescribed_nodes(package: MeshedPackage, deck: DeckMesh, loads) -> np.ndarray:
+    """(nodes, dim) the displacements of ``loads.displacements`` at the deck's nodes (m;
+    nan where none is prescribed; later entries win)."""
+    dim = package.dimension
+    moved = np.full((len(deck.points), dim), np.nan)
+    for i, entry in enumerate(loads.displacements):
+        where = f"mechanical.displacements[{i}]"
+        nodes = face_nodes(deck, package.surface(entry.surface, f"{where}.surface"))
+        values = entry.point_function(dim, f"{where}.")(deck.points[nodes].T)
+        components = ["xyz".index(c) if dim == 3 else "xz".index(c) for c in entry.directions]
+        moved[np.ix_(nodes, components)] = values.T
+    return moved
 
 
 def minimal_supports(points: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int]]:
@@ -352,17 +378,20 @@ def default_order(model: Model, analysis: str, element_order: int | None) -> int
 
 def write_inp(model: Model, package: MeshedPackage | None, path: str | os.PathLike,
               analysis: str = "heat", element_order: int | None = None, *,
-              temperature=None) -> Deck:
+              temperature=None, expansion_scale: float = 1.0) -> Deck:
     """Write a complete CalculiX / Abaqus deck of one analysis of ``model``.
 
     package : the meshed model (None: ``mesh_model(model)``).
     analysis : "heat" (steady or transient heat transfer), "warpage" (one static step at
-        ``mechanical.temperature``) or "warpage_curve" (one step per
-        ``mechanical.temperatures``).
+        ``mechanical.temperature``), "warpage_curve" (one step per
+        ``mechanical.temperatures``) or "process" (the recipe ``mechanical.steps``, one step
+        per increment with ``*MODEL CHANGE``: :mod:`inp_process`).
     element_order : 1 or 2 (default: ``mesh.element_order``, else 1 for heat, 2 for warpage).
     temperature : warpage under a thermal field: the ``ThermalResult`` on ``package``
-        (needed when ``mechanical.temperature = "thermal"``; the writer solves nothing),
-        written as nodal *TEMPERATURE values.
+        (needed when ``mechanical.temperature = "thermal"`` or a recipe step is
+        ``"thermal"``; the writer solves nothing),
+        written as nodal *TEMPERATURE values. expansion_scale : "process" only: the CTEs'
+        factor (:func:`inp_process.materials_text`; 1 for the model).
     """
     if analysis not in ANALYSES:
         raise ModelError("analysis", f"must be one of {', '.join(ANALYSES)}, got {analysis!r}")
@@ -375,21 +404,27 @@ def write_inp(model: Model, package: MeshedPackage | None, path: str | os.PathLi
     text = [_header(model, package, analysis, etype), mesh_text(deck, etype, parts),
             node_set("NALL", np.arange(len(deck.points))),
             element_set("EALL", np.arange(package.ncells))]
-    initial = None
+    initial, reported = None, ()
     if analysis == "heat":
         text.append(heat_text(model, package, deck, names))
+    elif analysis == "process":
+        body, initial, plan = process_deck(model, package, deck, names, temperature,
+                                           expansion_scale)
+        text.append(body)
+        reported = tuple(i + 1 for i, s in enumerate(plan) if s.increment is not None)
     else:
         body, initial = warpage_text(model, package, deck, names, analysis, temperature)
         text.append(body)
     path = Path(path)
     write_atomically(path, "".join(text).encode())
-    return Deck(path, analysis, deck, etype, parts, initial)
+    return Deck(path, analysis, deck, etype, parts, initial, reported)
 
 
 def export_model(model: Model, path: str | os.PathLike, format: str = "inp",
                  element_order: int | None = None, *, temperature=None) -> list[Path]:
     """Write the model's analyses as decks: ``<stem>_heat.inp`` for [thermal],
-    ``<stem>_warpage.inp`` for [mechanical] (and ``<stem>_warpage_curve.inp`` for
+    ``<stem>_warpage.inp`` for [mechanical] (``<stem>_process.inp`` for a recipe of steps)
+    (and ``<stem>_warpage_curve.inp`` for
     ``mechanical.temperatures``). Returns the paths written."""
     if format != "inp":
         raise ModelError("format", f"unknown export format {format!r}; known: inp")
@@ -399,7 +434,7 @@ def export_model(model: Model, path: str | os.PathLike, format: str = "inp",
     if model.thermal is not None:
         analyses.append("heat")
     if model.mechanical is not None:
-        analyses.append("warpage")
+        analyses.append("process" if model.mechanical.steps else "warpage")
         if model.mechanical.temperatures:
             analyses.append("warpage_curve")
     if not analyses:

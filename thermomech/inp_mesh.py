@@ -49,7 +49,8 @@ class DeckMesh:
 
     @property
     def order(self) -> int:
-        return 1 if self.cells.shape[1] in (4, 8) else 2
+        # 4 nodes: Quad1, 8: Hex1 in 3D but the 8-node quadrilateral in 2D
+        return 1 if self.cells.shape[1] == 2 ** self.dimension else 2
 
 
 def dof_coordinates(mesh: skfem.Mesh, element: skfem.Element) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ModelError
+from .viscoelastic import Viscoelastic
 
 Scalar3 = float | tuple[float, float, float]
 
@@ -42,6 +43,9 @@ class Material:
     temperature_table : :class:`TemperatureTable`, isotropic E, nu and instantaneous CTE at
         temperatures (``[materials.NAME.temperature_table]``); a listed property replaces
         the constant one (the CTE also replaces cte_above_tg / glass_transition).
+    viscoelastic : ``viscoelastic.Viscoelastic``, Prony series and time-temperature shift
+        (``[materials.NAME.viscoelastic]``): used by process steps with durations and
+        ``material_point``; an elastic solve uses ``youngs_modulus``.
     sources : where each value comes from, by property name ("*" for all).
     """
 
@@ -60,6 +64,7 @@ class Material:
     conductivity_exponent: float = 0.0
     conductivity_reference_temperature: float = 25.0
     temperature_table: TemperatureTable | None = None
+    viscoelastic: Viscoelastic | None = None
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -131,6 +136,11 @@ def check_material(material: Material, prefix: str | None = None) -> None:
             raise ModelError(f"{where}.poisson_ratio", f"must be in (-1, 0.5), got {nu}")
     if isinstance(material.youngs_modulus, tuple) or isinstance(nu, tuple):
         _check_orthotropic(material, where)
+    if material.viscoelastic is not None and material.temperature_table is not None and \
+            material.temperature_table.elastic:
+        raise ModelError(f"{where}.viscoelastic", "not with an E(T) / nu(T) temperature "
+                                                  "table: the Prony series and its shift "
+                                                  "give the temperature dependence")
     table = material.temperature_table
     if table is not None:
         check_temperature_table(table, f"{where}.temperature_table")

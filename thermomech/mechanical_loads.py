@@ -29,8 +29,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import ModelError
 from .parameters import item_path, param
+from .surface_values import PointFunction, point_function, unit_scale
 from .units import check_physical, parse_quantity
 
 PLANES = ("strain", "stress", "generalized_strain")
@@ -90,22 +93,94 @@ class Support:
 
 
 @dataclass(frozen=True)
+class PrescribedDisplacement:
+    """A displacement prescribed on a named surface as a function of position: the
+    expressions (one per direction), a file of samples, or (Python only) a function.
+
+    The values are applied at the dofs of the surface (every node of a quadratic element,
+    mid-edge nodes included: nodal interpolation of the function). Later entries win dofs
+    shared with earlier ones and with supports; a symmetry plane keeps its own condition.
+    """
+
+    surface: str = param("top", None, "named surface (top, bottom, sides, <part>.top, ...)")
+    directions: str = param("xyz", None, "components prescribed: any of x, y, z (2D: x, z)")
+    expression: tuple[str, ...] = param((), None, "one expression of x, y, z (in "
+                                        "length_unit) per direction, giving the displacement "
+                                        "in value_unit; numbers, + - * / **, sin, cos, exp, "
+                                        "sqrt, ... (no other code)")
+    file: str = param("", None, "CSV (header line of names) or NPZ file with columns x, y, z "
+                      "(2D: x, z) and ux, uy, uz (those of directions), interpolated "
+                      "linearly on the surface")
+    length_unit: str = param("mm", None, "unit of x, y, z in the expression and the file")
+    value_unit: str = param("um", None, "unit of the displacements in the expression and "
+                            "the file")
+    function: object = param(None, None, "Python only: f(x, y, z) -> (ux, uy, uz), m (2D: "
+                             "f(x, z) -> (ux, uz))", api_only=True)
+
+    def __post_init__(self):
+        Support(self.surface, self.directions)  # the same checks of the directions
+        if isinstance(self.expression, str):
+            object.__setattr__(self, "expression", (self.expression,))
+        if not (self.expression or self.file or self.function is not None):
+            raise ModelError("expression", "give the displacement: an expression per "
+                                           "direction, a file or a function")
+        self.point_function(None)  # checks the expressions, units and the file now
+
+    def point_function(self, dim: int | None, where: str = "") -> PointFunction:
+        """``f(points (dim, n) m) -> (len(directions), n)`` displacements, m."""
+        letters = "xz" if dim == 2 else "xyz"
+        if any(c not in letters for c in self.directions):
+            raise ModelError(f"{where}directions", f"a 2D model (x-z section) has no "
+                                                   f"{self.directions!r} displacement")
+        function = self.function
+        if callable(function):
+            picked = [letters.index(c) for c in self.directions]
+            function = _components(function, picked)
+        return point_function(function, self.expression, self.file, where.rstrip("."),
+                              columns=[f"u{c}" for c in self.directions],
+                              dim=dim, length_unit=self.length_unit,
+                              value_scale=unit_scale(self.value_unit, "length",
+                                                     f"{where}value_unit"))
+
+
+def _components(function, picked):
+    """``function`` returning only the components ``picked`` (components given as numbers
+    or arrays are broadcast to the points: ``(0, 0, 1e-3 * x)`` is fine)."""
+    def selected(*coordinates):
+        values = function(*coordinates)
+        if isinstance(values, tuple | list):
+            values = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values],
+                                         coordinates[0])[:-1]
+        return np.asarray(values, dtype=float)[picked]
+    return selected
+
+
+@dataclass(frozen=True)
 class ProcessStep:
     """One step of a process recipe (``[[mechanical.steps]]``).
 
     Parts named in ``add`` are activated strain-free at the start of the step (stress-free in
     the deformed configuration, thermal strain counted from the temperature at that moment);
     parts named in ``remove`` leave the model at the start of the step. The temperature
-    (degC, uniform) goes linearly from the previous step's to ``temperature`` over
-    ``increments`` solves; ``cure_shrinkage`` (part -> linear shrinkage, a fraction:
+    (degC, uniform, or ``"thermal"``: the steady temperature field of the model's heat
+    problem, see ``process_temperature``) goes linearly from the previous step's to
+    ``temperature`` (node by node for a field) over ``increments`` solves (``"auto"``:
+    spaced evenly in log reduced time of the viscoelastic parts, see ``process_visco``);
+    ``duration`` (s) is the time the step takes (None: not given, refused when a
+    viscoelastic part is present; 0: instantaneous, the glassy response);
+    ``cure_shrinkage`` (part -> linear shrinkage, a fraction:
     ``"0.25 %"``) is released linearly over the same increments and stays afterwards.
     """
 
     name: str = param("", None, "step name (messages, the warpage history)")
     temperature: float | str | None = param(None, "temperature", "uniform temperature at the "
-                                            "end of the step (default: unchanged)",
+                                            "end of the step (default: unchanged), or "
+                                            "\"thermal\": the heat problem's steady field",
                                             keywords=("thermal",))
-    increments: int = param(1, None, "solves in the step, temperature linear in between")
+    increments: int | str = param(1, None, "solves in the step, temperature linear in "
+                                  "between, or \"auto\" (even in log reduced time)")
+    duration: float | str | None = param(None, "time", "time the step takes (viscoelastic "
+                                         "parts relax over it); 0 s: instantaneous")
     add: tuple[str, ...] = param((), None, "parts activated strain-free at the start")
     remove: tuple[str, ...] = param((), None, "parts removed at the start")
     cure_shrinkage: dict[str, float] = param({}, "dimensionless", "part -> linear cure "
@@ -114,19 +189,20 @@ class ProcessStep:
                                              mapping=True)
 
     def __post_init__(self):
-        if self.temperature == "thermal":
-            raise ModelError("temperature", "\"thermal\" (a temperature field per step) is "
-                                            "not yet supported in process steps: give a "
-                                            "uniform temperature")
-        if isinstance(self.temperature, str):
+        if isinstance(self.temperature, str) and self.temperature != "thermal":
             object.__setattr__(self, "temperature", parse_quantity(
                 self.temperature, "temperature", "temperature"))
-        if self.temperature is not None:
+        if self.temperature is not None and self.temperature != "thermal":
             check_physical(self.temperature, "temperature", "temperature")
-        if isinstance(self.increments, bool) or not isinstance(self.increments, int) or \
-                self.increments < 1:
-            raise ModelError("increments", f"must be a whole number >= 1, got "
+        if self.increments != "auto" and (isinstance(self.increments, bool) or not isinstance(
+                self.increments, int) or self.increments < 1):
+            raise ModelError("increments", f"must be a whole number >= 1 or \"auto\", got "
                                            f"{self.increments!r}")
+        if isinstance(self.duration, str):
+            object.__setattr__(self, "duration", parse_quantity(self.duration, "time",
+                                                                "duration"))
+        if self.duration is not None and not (0 <= self.duration < float("inf")):
+            raise ModelError("duration", f"must be >= 0 s, got {self.duration!r}")
         for key in ("add", "remove"):
             if isinstance(getattr(self, key), str):
                 object.__setattr__(self, key, (getattr(self, key),))
@@ -204,6 +280,9 @@ class MechanicalLoads:
     temperatures: tuple[float, ...] = param((), "temperature", "uniform temperatures of a "
                                             "warpage-versus-temperature curve")
     supports: tuple[Support, ...] = param((), None, "clamped surfaces", item=Support)
+    displacements: tuple[PrescribedDisplacement, ...] = param(
+        (), None, "displacements prescribed on named surfaces as functions of position "
+        "(expressions or a file of samples)", item=PrescribedDisplacement)
     warpage_surfaces: tuple[str, ...] = param(("bottom", "top"), None, "surfaces whose warpage "
                                               "is reported")
     sign_convention: str = param("center_up_positive", None, "sign of center-minus-corner: "

@@ -25,7 +25,8 @@ linear elements lock in bending of thin layers (~30 % of the exact curvature); `
 gives ``Hex1`` / ``Quad1``, ``element="Hex2"`` the 27-node Lagrange hexahedron.
 
 Supports. Symmetry planes (``symmetry_x``: u_x = 0; ``symmetry_y``: u_y = 0) are applied
-automatically; ``MechanicalLoads.supports`` clamp named surfaces. Rigid-body modes left free
+automatically; ``MechanicalLoads.supports`` clamp named surfaces and ``displacements``
+prescribe u as a function of position on them (at every dof). Rigid-body modes left free
 are removed by a minimal (statically determinate) set of held dofs chosen near ``hold``;
 since a thermal load is self-equilibrated the held dofs carry no force (recorded in
 ``stats["held_reaction_relative"]``), and the displacement is then projected orthogonal to the
@@ -56,9 +57,7 @@ from .errors import ModelError
 from .fem import constraints, structured
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
-from .mechanical_loads import (
-    MechanicalLoads,
-)
+from .mechanical_loads import MechanicalLoads
 from .meshing import MeshedPackage, cell_kind
 from .results import WarpageResult
 
@@ -316,6 +315,21 @@ def support_dofs(package: MeshedPackage, basis: Space,
     return join(symmetry), join(clamped)
 
 
+def prescribed_dofs(package: MeshedPackage, basis: Space, loads: MechanicalLoads
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(dofs, values m) of ``loads.displacements`` (later entries win shared dofs)."""
+    value = np.full(basis.N, np.nan)
+    for i, entry in enumerate(loads.displacements):
+        where = f"mechanical.displacements[{i}]"
+        dofs, value[dofs] = constraints.face_values(
+            basis, package.surface(entry.surface, f"{where}.surface"),
+            entry.point_function(package.dimension, f"{where}."),
+            ["xyz".index(c) if package.dimension == 3 else "xz".index(c)
+             for c in entry.directions])
+    dofs = np.flatnonzero(np.isfinite(value))
+    return dofs, value[dofs]
+
+
 # --- solve ---------------------------------------------------------------------------------
 
 def solve_warpage(package: MeshedPackage, loads: MechanicalLoads | None = None, *,
@@ -381,11 +395,13 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
                for f in fields]
         coupling, out_of_plane, extra_loads, _ = generalized_blocks(setup, eth)
         F, extra = np.vstack([F, extra_loads]), (coupling, out_of_plane)
-    fixed, held, R, free_modes = _constraints(package, basis, loads, hold, generalized)
+    fixed, values, held, R, free_modes = _constraints(package, basis, loads, hold,
+                                                      generalized)
     n = F.shape[0]
     blocks, timer = _timed(_blocks(setup, assembly, fast and basis.is_box, extra))
     assembly_seconds = time.perf_counter() - start
-    solution = fem_solve(blocks, F, fixed, n=n, solver=solver,
+    solution = fem_solve(blocks, F, fixed, np.repeat(values[:, None], F.shape[1], axis=1),
+                         n=n, solver=solver,
                          # generalized plane strain: the e_yy unknowns (numbered last) are off
                          # the grid; cg-gmg borders the multigrid with them, auto stays direct
                          grid=basis.grid if not generalized or solver == "cg-gmg" else None,
@@ -415,10 +431,12 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
 
 
 def _constraints(package, space: Space, loads, hold, generalized: bool):
-    """(fixed dofs, held dofs, rigid modes, free rigid modes): symmetry planes, supports on
-    named surfaces and the minimal supports of the rigid motion they leave free."""
+    """(fixed dofs, their values m, held dofs, rigid modes, free rigid modes): symmetry
+    planes, supports and prescribed displacements on named surfaces, and the minimal
+    supports of the rigid motion they leave free."""
     symmetry, clamped = support_dofs(package, space, loads)
-    constrained = np.union1d(symmetry, clamped)
+    moved, moved_values = prescribed_dofs(package, space, loads)
+    constrained = np.union1d(np.union1d(symmetry, clamped), moved)
     R = rigid_body_modes(space)
     free_modes = constraints.free_rigid_modes(R, constrained)
     point = np.asarray(hold, dtype=float) if hold is not None else 0.5 * (
@@ -427,7 +445,10 @@ def _constraints(package, space: Space, loads, hold, generalized: bool):
     fixed = np.union1d(constrained, held)
     if generalized and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x: no x term on a half model
-    return fixed, held, R, free_modes
+    value = np.zeros(space.N + 3)
+    value[moved] = moved_values
+    value[symmetry] = 0.0  # a symmetry plane keeps its own condition
+    return fixed, value[fixed], held, R, free_modes
 
 
 def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra):

@@ -40,8 +40,11 @@ from .meshing import MeshedPackage, MeshOptions, mesh_layout
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import SECTIONS, describe, from_dict, item_path, to_dict
+from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import format_quantity, parse_quantity
+from .viscoelastic import VISCOELASTIC_KEYS, Viscoelastic
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Model:
     mechanical: MechanicalLoads | None = None
     board: BoardSpec | None = None
     environment: EnvironmentSpec | None = None
+    submodel: SubmodelSpec | None = None
+    reliability: ReliabilitySpec | None = None
 
     @property
     def all_materials(self) -> dict[str, Material]:
@@ -182,7 +187,27 @@ def load_model(path: str | os.PathLike) -> Model:
     package = data.get("package", {})
     if isinstance(package, dict) and isinstance(package.get("path"), str):
         data = {**data, "package": {**package, "path": str(path.parent / package["path"])}}
-    return model_from_dict(data)
+    return model_from_dict(with_files_from(data, path.parent))
+
+
+FILE_KEYS = (("mechanical", "displacements"), ("thermal", "fixed_temperature"))
+"""(section, list of tables) whose ``file`` keys name files relative to the model file."""
+
+
+def with_files_from(data: Mapping, base: Path) -> dict:
+    """``data`` with the relative ``file`` of every entry in :data:`FILE_KEYS` joined to
+    ``base`` (the model file's folder)."""
+    data = dict(data)
+    for section, key in FILE_KEYS:
+        table = data.get(section)
+        items = table.get(key) if isinstance(table, Mapping) else None
+        if not isinstance(items, list):
+            continue
+        items = [{**item, "file": str(base / item["file"])} if isinstance(item, Mapping)
+                 and isinstance(item.get("file"), str) and item["file"] else item
+                 for item in items]
+        data[section] = {**table, key: items}
+    return data
 
 
 def read_toml(path: Path, what: str) -> dict:
@@ -224,6 +249,10 @@ def model_from_dict(data: Mapping) -> Model:
         board=from_dict(BoardSpec, data["board"], "board") if "board" in data else None,
         environment=(from_dict(EnvironmentSpec, data["environment"], "environment")
                      if "environment" in data else None),
+        submodel=(from_dict(SubmodelSpec, data["submodel"], "submodel")
+                  if "submodel" in data else None),
+        reliability=(from_dict(ReliabilitySpec, data["reliability"], "reliability")
+                     if "reliability" in data else None),
     )
 
 
@@ -247,7 +276,7 @@ def material_from_dict(name: str, table: Mapping) -> Material:
     if not isinstance(table, Mapping):
         raise ModelError(where, f"expected a table, got {table!r}")
     allowed = {*PROPERTY_KINDS, "base", "source", "sources", "description",
-               "temperature_table"}
+               "temperature_table", "viscoelastic"}
     unknown = [k for k in table if k not in allowed]
     if unknown:
         raise ModelError(f"{where}.{unknown[0]}", f"unknown material property; known: "
@@ -267,6 +296,9 @@ def material_from_dict(name: str, table: Mapping) -> Material:
             continue
         if key == "temperature_table":
             values[key] = temperature_table_from_dict(raw, f"{where}.{key}")
+            continue
+        if key == "viscoelastic":
+            values[key] = viscoelastic_from_dict(raw, f"{where}.{key}")
             continue
         values[key] = _property_value(raw, key, f"{where}.{key}")
     sources = dict(base.sources)
@@ -303,6 +335,52 @@ def temperature_table_from_dict(table, where: str) -> TemperatureTable:
         values[key] = tuple(parse_quantity(v, kinds[key], f"{where}.{key}[{i}]")
                             for i, v in enumerate(raw))
     return TemperatureTable(**values)
+
+
+def viscoelastic_from_dict(table, where: str) -> Viscoelastic:
+    """``[materials.NAME.viscoelastic]``: the keys of ``viscoelastic.VISCOELASTIC_KEYS``
+    (quantities with units; ModelError naming the field)."""
+    if not isinstance(table, Mapping):
+        raise ModelError(where, f"expected a table, got {describe(table)}")
+    unknown = [k for k in table if k not in VISCOELASTIC_KEYS]
+    if unknown:
+        raise ModelError(f"{where}.{unknown[0]}", f"unknown key; known: "
+                                                  f"{', '.join(VISCOELASTIC_KEYS)}")
+    if "reference_temperature" not in table:
+        raise ModelError(f"{where}.reference_temperature", "is needed: the temperature the "
+                                                           "relaxation times hold at")
+    values = {}
+    for key, raw in table.items():
+        kind, is_list = VISCOELASTIC_KEYS[key]
+        if kind is None:
+            if not isinstance(raw, str):
+                raise ModelError(f"{where}.{key}", f"expected text, got {describe(raw)}")
+            values[key] = raw
+        elif is_list:
+            if not isinstance(raw, list):
+                raise ModelError(f"{where}.{key}", f"expected a list of values, got "
+                                                   f"{describe(raw)}")
+            values[key] = tuple(parse_quantity(v, kind, f"{where}.{key}[{i}]")
+                                for i, v in enumerate(raw))
+        else:
+            values[key] = parse_quantity(raw, kind, f"{where}.{key}")
+    return Viscoelastic(**values, where=where)
+
+
+def viscoelastic_to_dict(visco: Viscoelastic) -> dict:
+    """The ``[materials.NAME.viscoelastic]`` table of ``visco`` (unit strings)."""
+    out: dict = {}
+    for key, (kind, is_list) in VISCOELASTIC_KEYS.items():
+        value = getattr(visco, key)
+        if value is None or (is_list and not value):
+            continue
+        if kind is None:
+            out[key] = value
+        elif is_list:
+            out[key] = [format_quantity(v, kind) for v in value]
+        else:
+            out[key] = format_quantity(value, kind)
+    return out
 
 
 def _check_texts(table: Mapping, where: str) -> None:
@@ -344,7 +422,7 @@ def model_to_dict(model: Model) -> dict:
         out["thermal"] = to_dict(model.thermal)
     if model.mechanical is not None:
         out["mechanical"] = to_dict(model.mechanical)
-    for section in ("board", "environment"):
+    for section in ("board", "environment", "submodel", "reliability"):
         if getattr(model, section) is not None:
             out[section] = to_dict(getattr(model, section))
     return out
@@ -366,6 +444,8 @@ def material_to_dict(material: Material) -> dict:
         out["temperature_table"] = {
             key: [format_quantity(v, kind) for v in getattr(table, key)]
             for key, kind in kinds.items() if getattr(table, key) is not None}
+    if material.viscoelastic is not None:
+        out["viscoelastic"] = viscoelastic_to_dict(material.viscoelastic)
     if material.description:
         out["description"] = material.description
     if material.sources:

@@ -23,7 +23,8 @@ def param(default, kind: str | None = None, doc: str = "", source: str = "", **e
         (str, int, float, bool) checked against the default's type.
     extra : ``item=Cls`` for a list of sub-tables (``[[...]]``) read into ``Cls``;
         ``mapping=True`` for a table of name -> value (e.g. power per part);
-        ``choices=(...)`` for an enumeration.
+        ``choices=(...)`` for an enumeration; ``api_only=True`` for a field only Python
+        sets (a callable): no model-file key, no schema entry, and writing it is an error.
     """
     metadata = {"kind": kind, "doc": doc, "source": source, **extra}
     if isinstance(default, list | dict):
@@ -32,7 +33,17 @@ def param(default, kind: str | None = None, doc: str = "", source: str = "", **e
 
 
 def declared_fields(cls) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if f.init]
+    """The model-file keys of ``cls``: its init fields but the API-only ones."""
+    return [f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("api_only")]
+
+
+def check_writable(obj, where: str) -> None:
+    """A ModelError naming ``where`` if an API-only field (a callable) of ``obj`` is set:
+    a model file cannot hold it."""
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("api_only") and getattr(obj, f.name) is not None:
+            raise ModelError(f"{where}.{f.name}", "a Python function cannot be written to a "
+                                                  "model file: give an expression or a file")
 
 
 def _field_default(f: dataclasses.Field):
@@ -43,7 +54,8 @@ def _field_default(f: dataclasses.Field):
     return dataclasses.MISSING
 
 
-SECTIONS = ("package", "materials", "mesh", "thermal", "mechanical", "board", "environment")
+SECTIONS = ("package", "materials", "mesh", "thermal", "mechanical", "board", "environment",
+            "submodel", "reliability")
 """The top-level tables of a model file: a field path starting with one is absolute."""
 
 
@@ -201,6 +213,7 @@ def absolute_field(field: str, prefix: str) -> str:
 
 def to_dict(obj, *, skip_defaults: bool = False) -> dict:
     """The model-file table of a declared dataclass (quantities as unit strings)."""
+    check_writable(obj, type(obj).__name__)
     out = {}
     for f in declared_fields(type(obj)):
         value = getattr(obj, f.name)

@@ -19,7 +19,8 @@ Inactive cells contribute nothing (their stiffness is multiplied by zero) and ev
 touched by no active cell is fixed at zero. A removed part's stresses vanish at once (linear
 elasticity: the end state is path independent, so one increment is exact). After every
 change of the active set the rigid motion the supports leave free is held by a minimal
-(3-2-1) set of dofs of the active body and projected out of the reported displacement.
+(3-2-1) set of dofs of each face-connected body of the active cells (``process_bodies``: a
+die floating on molten bumps is a body of its own) and projected out of the displacement.
 A solder part (``melting``) is removed at an increment above its melting point T_m and
 born again strain-free at T_m (on the rest solved at T_m, T_act = T_m) at the first
 increment at or below it (``mechanical.solder_melts``).
@@ -43,15 +44,14 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
+from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
 from .fem.solve import factorized_condensed
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanics import (
-    force_balance,
     generalized_blocks,
     generic_stiffness,
     solve_setup,
@@ -60,19 +60,37 @@ from .mechanics import (
 )
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
+from .process_bodies import body_supports, extended
+from .process_model import ProcessModel
+from .process_systems import System, Systems, solve_system
+from .process_visco import (
+    advance,
+    begin_increment,
+    check_durations,
+    history_fields,
+    history_load,
+    proportional_modulus,
+    reset,
+    step_fractions,
+    visco_parts,
+    with_moduli,
+)
 from .results import WarpageResult
 
 
 @dataclass(frozen=True)
 class Increment:
-    """One solved increment: step index and name, increment (1-based), temperature (degC)
-    and the warpage result (displacement m, rigid motion removed)."""
+    """One solved increment: step index and name, increment (1-based), temperature (degC;
+    a field's volume mean, ``process_temperature``), the warpage result (displacement m,
+    rigid motion removed; its ``temperature`` the field) and the process time (s, from the
+    start of the recipe: the sum of the steps' durations)."""
 
     step: int
     name: str
     increment: int
     temperature: float
     result: WarpageResult
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,71 +102,6 @@ class ProcessResult:
     @property
     def final(self) -> WarpageResult:
         return self.increments[-1].result
-
-
-@dataclass(frozen=True)
-class ProcessModel(ElasticModel):
-    """The material model of one increment: ``ElasticModel`` with the stress-free
-    temperatures set to the activation temperatures, and
-
-    shrinkage : (parts,) linear cure shrinkage released so far (eps_ch = -shrinkage I);
-    active : (parts,) bool, inactive parts carry no stress;
-    births : ((part index, displacement at its birth (N,) m), ...): eps0 of the part's
-        cells is the strain of that displacement;
-    space : the displacement space.
-    """
-
-    shrinkage: np.ndarray = None
-    active: np.ndarray = None
-    births: tuple = ()
-    space: object = None
-
-    def thermal_strain(self, part: np.ndarray, T) -> np.ndarray:
-        """eps_th + eps_ch (normal strains, see ``ElasticModel.thermal_strain``)."""
-        strain = super().thermal_strain(part, T)
-        shrink = self.shrinkage[part].reshape((1, len(part)) + (1,) * (strain.ndim - 2))
-        return strain - shrink
-
-    def thermal_stress(self, part: np.ndarray, strain: np.ndarray) -> np.ndarray:
-        """The load density of ``ElasticModel.thermal_stress``, zero on inactive parts."""
-        out = super().thermal_stress(part, strain)
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def stress(self, part, grad, T, coords, generalized_strain=None, cells=None):
-        """(6, ...) Pa: C (eps(u) - eps0 - eps_th - eps_ch) on active parts, 0 elsewhere.
-        ``cells`` (points,) the cell of each point (None: every cell at the quadrature
-        points of ``space.basis``, or located)."""
-        offset = self._birth_gradient(part, grad, coords, cells)
-        out = super().stress(part, grad - offset, T, coords, generalized_strain)
-        if generalized_strain is not None:  # eps0_yy = g_birth . (1, x, z) of born parts
-            n = self.space.N
-            for index, u in self.births:
-                mask = part == index
-                g = u[n:]
-                out[:, mask] -= self.stiffness[index][:, 1].reshape(
-                    (6,) + (1,) * (out.ndim - 1)) * (g[0] + g[1] * coords[0][mask]
-                                                     + g[2] * coords[1][mask])
-        return out * self.active[part].reshape((1, len(part)) + (1,) * (out.ndim - 2))
-
-    def _birth_gradient(self, part, grad, coords, cells) -> np.ndarray:
-        """The displacement gradient whose strain is eps0, at the points of ``grad``."""
-        offset = np.zeros_like(grad)
-        if not self.births:
-            return offset
-        basis = self.space.basis if cells is None else None
-        if basis is not None and grad.shape[2:] == (basis.nelems, basis.X.shape[-1]):
-            for index, u in self.births:
-                mask = part == index
-                offset[:, :, mask] = basis.interpolate(u[:self.space.N]).grad[:, :, mask]
-            return offset
-        points = coords[..., 0]
-        cells = self.space.locate(points) if cells is None else np.asarray(cells)
-        for index, u in self.births:
-            mask = part == index
-            if np.any(mask):
-                offset[:, :, mask, 0] = self.space.evaluate(u, points[:, mask],
-                                                            cells[mask])[1]
-        return offset
 
 
 @dataclass
@@ -164,6 +117,11 @@ class _State:
     temperature: float        # degC
     molten: np.ndarray = None  # (parts,) bool: present in the recipe but above T_m
     melting: np.ndarray = None  # (parts,) degC: melting point of the parts that melt, inf
+    field: object = None      # the heat problem's Field ("thermal" steps), or None
+    activation_fields: tuple = ()  # ((part, nodal T_act), ...) parts born at a field
+    activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
+    visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
+    time: float = 0.0         # s since the start of the recipe
 
 
 def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
@@ -182,7 +140,7 @@ def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
 
 def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
                   order: int | None = None, element: str | None = None, solver="auto",
-                  assembly: str = "auto", activation: str = "strain_free"
+                  assembly: str = "auto", activation: str = "strain_free", thermal=None
                   ) -> ProcessResult:
     """Solve the recipe ``loads.steps`` on ``package``: one result per increment.
 
@@ -190,8 +148,9 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     ``"strain_free"`` (CalculiX / Abaqus ADD=STRAIN FREE, the physics of the module doc) or
     ``"with_strain"`` (Abaqus ADD=WITH STRAIN: a born part takes the strain of the nodes it
     attaches to, eps0 = 0, and its thermal strain counts from the recipe's initial
-    temperature; kept as the negative control of the verification). ModelError for a bad
-    recipe (naming the step's field) or an ambiguous start temperature.
+    temperature; kept as the negative control of the verification). thermal: the
+    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). ModelError
+    for a bad recipe (naming the step's field) or an ambiguous start temperature.
     """
     if activation not in ("strain_free", "with_strain"):
         raise ValueError(f"unknown activation {activation!r}")
@@ -202,7 +161,10 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     start = float(initial_temperature(package, loads, dict(zip(
         package.parts, setup.model.stress_free.tolist()))))
     state = _initial_state(setup, loads, start)
-    solver_cache: dict = {}
+    state.field = thermal_steps.field_setup(setup, loads, thermal)
+    state.visco = visco_parts(setup, loads)
+    check_durations(loads, present, package.parts, state.visco)
+    solver_cache = Systems()
     out = []
     for index, step in enumerate(loads.steps):
         _change_parts(setup, state, step, present[index], activation == "strain_free",
@@ -235,100 +197,85 @@ def _change_parts(setup, state: _State, step: ProcessStep, active_after: set[str
     present = np.array([p in active_after for p in parts])
     state.molten = state.molten & present
     state.active = present & ~state.molten
-    melt(state, state.melting, state.temperature)
+    melt(state, state.melting, thermal_steps.part_maxima(state.temperature, state.field,
+                                                         setup.part, len(parts)))
 
 
 def _birth(setup, state: _State, born: list[int], T: float) -> None:
     """``born`` parts stress-free on ``state.u`` (eps0 = its strain), thermal strain from T."""
     cells = np.flatnonzero(np.isin(setup.part, born))
     old = np.flatnonzero(state.active[setup.part])
-    state.u = _extended(setup.basis, state.u, old, cells)
+    state.u = extended(setup.basis, state.u, old, cells)
     state.births = tuple(b for b in state.births if b[0] not in born) + tuple(
         (p, state.u) for p in born)
     state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] not in born}
     state.activation = state.activation.copy()
-    state.activation[born] = T
+    state.activation[born] = thermal_steps.mean(T, state.field)
+    state.activation_fields = tuple(f for f in state.activation_fields if f[0] not in born
+                                    ) + thermal_steps.born_fields(born, T)
+    reset(state.visco, born)
 
 
-def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
+def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: float
+              ) -> None:
     """Molten parts at or below their melting point at ``T`` degC are born strain-free at
     their melting point T_m on the rest of the package solved at T_m (highest T_m first;
     the cure shrinkage released by the end of the increment, the end-temperature rule)."""
-    for part in solidifying(state, state.melting, T):
-        Tm = float(state.melting[part])
+    parts = solidifying(state, state.melting, T)
+    for Tm in sorted({float(state.melting[p]) for p in parts}, reverse=True):
+        group = [p for p in parts if state.melting[p] == Tm]  # one solve per T_m
         if state.active.any():
-            at = replace(setup, model=setup.model.at(Tm))
+            at = _at(setup, state, Tm)
             system = _system(at, loads, state.active, solver, assembly, cache)
-            state.u = _solve(system, _load(at, state, Tm, assembly))[0]
-        _birth(setup, state, [part], Tm)
+            state.u = solve_system(system, _load(at, state, Tm, assembly))[0]
+        _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
-        state.molten[part], state.active[part] = False, True  # keep the earlier arrays
-
-
-def _extended(space, u: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``u`` carried onto the dofs only the ``new`` cells touch: the first-order Taylor
-    extension ``u(x_n) + grad u(x_n) (x - x_n)`` from the nearest dof x_n of the ``old``
-    cells (evaluated in one old cell holding it). The stresses do not depend on it (eps0
-    absorbs it); it places a born part in the deformed configuration of its neighbours,
-    exactly so when they deform affinely (a part cast onto an expanded carrier)."""
-    every = space.dofs.element_dofs
-    old_dofs = np.unique(every[:, old])
-    new_dofs = np.setdiff1d(np.unique(every[:, new]), old_dofs, assume_unique=True)
-    if not len(old_dofs) or not len(new_dofs):
-        return u
-    cell_of = np.full(space.N, -1, dtype=np.int64)
-    cell_of[every[:, old]] = np.broadcast_to(old, every[:, old].shape)
-    loc = space.doflocs
-    nearest = old_dofs[cKDTree(loc[:, old_dofs].T).query(loc[:, new_dofs].T)[1]]
-    value, grad = space.evaluate(u, loc[:, nearest], cell_of[nearest])
-    comp = space.components[new_dofs].astype(np.int64)
-    step = loc[:, new_dofs] - loc[:, nearest]  # (dim, n)
-    columns = np.arange(len(new_dofs))
-    out = u.copy()
-    out[new_dofs] = value[comp, columns] + np.einsum("dn,dn->n", grad[comp, :, columns].T,
-                                                     step)
-    return out
+        state.molten[group], state.active[group] = False, True  # keep the earlier arrays
 
 
 def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver, assembly,
-              cache: dict) -> list[Increment]:
+              cache: Systems) -> list[Increment]:
     begin = state.temperature
-    end = begin if step.temperature is None else float(step.temperature)
+    end = thermal_steps.step_end(step, begin, state.field)
     released = state.shrinkage.copy()
     parts = list(setup.package.parts)
     out = []
-    for k in range(1, step.increments + 1):
-        fraction = k / step.increments
+    start, previous = state.time, 0.0
+    duration = step.duration or 0.0
+    for k, fraction in enumerate(step_fractions(step, state.visco, begin, end).tolist(), 1):
         T = begin + (end - begin) * fraction
+        if state.visco is not None:  # the increment's moduli and history stress
+            begin_increment(state.visco, state.active, duration * (fraction - previous),
+                            begin + (end - begin) * 0.5 * (fraction + previous))
+        state.time, previous = start + duration * fraction, fraction
         state.shrinkage = released.copy()
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
         tick = time.perf_counter()
-        melt(state, state.melting, T)
-        _solidify(setup, loads, state, solver, assembly, cache, T)
-        check_left(state, step_path(index, step), T)
-        at = replace(setup, model=setup.model.at(T))  # E(T), nu(T): the stiffness at T
+        hottest = thermal_steps.part_maxima(T, state.field, setup.part, len(parts))
+        melt(state, state.melting, hottest)
+        thermal_steps.check_solidifying(solidifying(state, state.melting, hottest), T,
+                                        parts, step_path(index, step))
+        _solidify(setup, loads, state, solver, assembly, cache, hottest)
+        mean = thermal_steps.mean(T, state.field)  # T itself when uniform
+        check_left(state, step_path(index, step), mean)
+        at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = _solve(system, F)
+        u, stats = solve_system(system, F)
         state.u, state.temperature = u, T
+        if state.visco is not None:
+            advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
         stats["seconds"] = time.perf_counter() - tick
-        out.append(Increment(index, step.name, k, T, _result(at, loads, state, u, stats)))
+        out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats),
+                             state.time))
     return out
 
 
-@dataclass(frozen=True)
-class _System:
-    """The constrained stiffness of one active set, factorized once."""
-
-    K: object
-    solve: object
-    history: list  # the last (load, raw solution) pairs solved with it (warm starts)
-    fixed: np.ndarray
-    held: np.ndarray
-    modes: np.ndarray       # (N, k) rigid motions of the active body left free
-    rigid: np.ndarray       # (N, m) all rigid motions on the active dofs (zero elsewhere)
-    active_dofs: np.ndarray
+def _at(setup, state: _State, T: float):
+    """``setup`` with its stiffness at ``T`` degC: E(T), nu(T) and the algorithmic moduli
+    of the viscoelastic parts for the current increment."""
+    return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
 def _stiffness_key(setup, active: np.ndarray) -> bytes:
@@ -338,14 +285,11 @@ def _stiffness_key(setup, active: np.ndarray) -> bytes:
         setup.model.reduced[active].tobytes()
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
-    """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
-    the active set or an active part's elasticity matrix changed."""
-    key = _stiffness_key(setup, active)
-    if key not in cache:
-        cache.clear()  # one factorization alive at a time
-        cache[key] = _build_system(setup, loads, active, solver, assembly)
-    return cache[key]
+def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems) -> System:
+    """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
+    rebuilt only when the active set or an active part's elasticity matrix changed)."""
+    return cache.get(_stiffness_key(setup, active), lambda history: _build_system(
+        setup, loads, active, solver, assembly, history))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -383,30 +327,45 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str):
     return sp.bmat([[K, coupling], [coupling.T, sp.csr_matrix(out_of_plane)]], format="csr")
 
 
-def _build_system(setup, loads, active: np.ndarray, solver, assembly) -> _System:
+def _system_matrix(setup, active: np.ndarray, assembly: str):
+    """The stiffness of the ``active`` parts: on a box mesh ``blocks(free, fixed)`` written
+    straight into the condensed blocks in the multigrid's order (no full matrix, no
+    permuted copy: ``structured.elasticity_blocks``), else the assembled matrix."""
+    if not (_fast(setup, assembly) and not _generalized(setup) and setup.basis.grid is not None):
+        return _stiffness(setup, active, assembly)
+    reduced = setup.model.reduced[setup.part] * active[setup.part][:, None, None]
+
+    def blocks(free, fixed):
+        return structured.elasticity_blocks(setup.package, setup.basis, reduced,
+                                            setup.basis.grid, free, fixed)
+    return blocks
+
+
+def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
+                  ) -> System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
-    K = _stiffness(setup, active, assembly)
-    n = K.shape[0]
+    n = _size(setup)
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
+    if loads.displacements:
+        raise ModelError("mechanical.displacements", "prescribed displacements are not yet "
+                                                     "supported with mechanical.steps")
     symmetry, clamped = support_dofs(package, space, loads)
     constrained = np.intersect1d(np.union1d(symmetry, clamped), active_dofs)
     on = np.zeros(space.N, dtype=bool)
     on[active_dofs] = True
     rigid = constraints.rigid_body_modes(space.doflocs, space.components) * on[:, None]
-    modes = constraints.free_rigid_modes(rigid, constrained)
-    where = space.doflocs[:, active_dofs]
-    hold = 0.5 * (where.min(axis=1) + where.max(axis=1))
-    held = constraints.minimal_supports(modes, space.doflocs, hold)
+    held, modes, bodies = body_supports(package, space, cell_active, constrained)
     fixed = np.union1d(np.union1d(inactive, constrained), held)
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
-    solve = factorized_condensed(K, fixed, solver=solver,
+    solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
+                                 solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
-    return _System(K, solve, [], fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
-                   active_dofs)
+    return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
+                   active_dofs, bodies, [0])
 
 
 def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
@@ -415,8 +374,15 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     birth offsets as the loads stored at each birth."""
     model = _model(setup, state)
     generalized = _generalized(setup)
-    F = thermal_load(replace(setup, model=model), T, _fast(setup, assembly) and
-                      not generalized)
+    fast = _fast(setup, assembly) and not generalized
+    if thermal_steps.is_field(T):
+        F = thermal_steps.field_thermal_load(replace(setup, model=model), model,
+                                             thermal_steps.as_load(T, state.field), fast)
+    else:
+        F = thermal_load(replace(setup, model=model), T, fast)
+    for part, values in state.activation_fields:
+        if state.active[part]:
+            F = F - thermal_steps.activation_load(setup, state, model, part, values, fast)
     if generalized:
         basis = setup.basis.basis
         strain = np.broadcast_to(model.thermal_strain(setup.part, T),
@@ -427,52 +393,50 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     for part, u_birth in state.births:
         if state.active[part]:
             F = F + _birth_load(setup, state, part, u_birth, assembly)
+    if state.visco is not None:
+        F = F + history_load(setup, state.visco, state.active, generalized)
     return F
 
 
 def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: str
                 ) -> np.ndarray:
     """eps0 = eps(u_birth) on the part: its load K_part u_birth with the part's stiffness
-    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged."""
+    of ``setup`` (at the increment's temperature), kept while that stiffness is unchanged;
+    for an E(t) viscoelastic part kept once and scaled by E_alg (its stiffness is E_alg
+    times a fixed matrix), so a changing modulus assembles nothing."""
+    modulus = proportional_modulus(state.visco, part)
+    if modulus is not None:
+        key = (part, "E_alg")
+        if key not in state.birth_loads:
+            state.birth_loads[key] = (modulus, _part_product(setup, part, u_birth, assembly))
+        stored, load = state.birth_loads[key]
+        return load if modulus == stored else load * (modulus / stored)
     key = (part, setup.model.stiffness[part].tobytes() + setup.model.reduced[part].tobytes())
     if key not in state.birth_loads:
-        only = np.arange(len(setup.package.parts)) == part
         state.birth_loads = {k: v for k, v in state.birth_loads.items() if k[0] != part}
-        state.birth_loads[key] = _stiffness(setup, only, assembly) @ u_birth
+        state.birth_loads[key] = _part_product(setup, part, u_birth, assembly)
     return state.birth_loads[key]
 
 
-def _guess(system: _System, F: np.ndarray) -> np.ndarray:
-    """The earlier solutions combined as ``F`` combines their loads (least squares): exact
-    when F lies in their span, e.g. a temperature ramp without a Tg crossing (the load is
-    affine in T), so the iterative solver starts converged."""
-    if not system.history:
-        return np.zeros_like(F)
-    loads = np.column_stack([f for f, _ in system.history])
-    weights = np.linalg.lstsq(loads, F, rcond=None)[0]
-    return np.column_stack([u for _, u in system.history]) @ weights
-
-
-def _solve(system: _System, F: np.ndarray) -> tuple[np.ndarray, dict]:
-    u, stats = system.solve(F, np.zeros(len(system.fixed)), _guess(system, F))
-    system.history[:] = system.history[-2:] + [(F, u)]
-    reactions = system.K @ u - F
-    balance = force_balance(system.rigid, reactions, F, system.held)
-    if system.modes.shape[1]:
-        rows = system.active_dofs
-        u = u - system.modes @ np.linalg.lstsq(system.modes[rows], u[rows], rcond=None)[0]
-    stats = {**balance, "linear_solver": dict(stats), "new_system": len(system.history) == 1,
-             "residual": stats.get("relative_residual"),
-             "unknowns": int(len(u) - len(system.fixed)),
-             "rigid_modes_removed": int(system.modes.shape[1])}
-    return u, stats
+def _part_product(setup, part: int, u: np.ndarray, assembly: str) -> np.ndarray:
+    """K_part u with the part's stiffness of ``setup``: on the part's cells only on box
+    meshes (``structured.elasticity_product``), else the part's assembled stiffness."""
+    if _fast(setup, assembly) and not _generalized(setup):
+        cells = np.flatnonzero(setup.part == part)
+        return structured.elasticity_product(setup.package, setup.basis,
+                                             setup.model.reduced[setup.part[cells]], u, cells)
+    only = np.arange(len(setup.package.parts)) == part
+    return _stiffness(setup, only, assembly) @ u
 
 
 def _model(setup, state: _State) -> ProcessModel:
     base = {f.name: getattr(setup.model, f.name) for f in fields(ElasticModel)}
     base["stress_free"] = state.activation
     return ProcessModel(**base, shrinkage=state.shrinkage, active=state.active,
-                        births=state.births, space=setup.basis)
+                        births=state.births, space=setup.basis,
+                        activation_fields=state.activation_fields,
+                        activation_space=state.field.space if state.field else None,
+                        history=history_fields(state.visco, state.active))
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:
@@ -480,6 +444,7 @@ def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageR
     N = setup.basis.N
     return WarpageResult(
         package=setup.package, loads=loads, space=setup.basis, displacement=u[:N],
-        stats=stats, element=setup.element, plane=model.plane, temperature=state.temperature,
+        stats=stats, element=setup.element, plane=model.plane,
+        temperature=thermal_steps.as_load(state.temperature, state.field),
         stress_free_temperature=dict(zip(setup.package.parts, state.activation.tolist())),
         generalized_strain=u[N:].copy() if _generalized(setup) else None, model=model)

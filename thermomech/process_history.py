@@ -27,7 +27,8 @@ def present_surfaces(result: WarpageResult) -> tuple[str, ...]:
 
 def history_records(history: tuple[Increment, ...]) -> list[dict]:
     """One summary record per increment of a process recipe: step (index), step_name,
-    increment, temperature_C, and per warpage surface warpage_um (peak to valley),
+    increment, temperature_C, time_s (process time, s: the steps' durations), and per
+    warpage surface warpage_um (peak to valley),
     center_minus_corner_um and shape; a surface on a part absent at that increment is
     None."""
     records = []
@@ -39,7 +40,7 @@ def history_records(history: tuple[Increment, ...]) -> list[dict]:
                    if s in present else None for s in names}
         records.append({
             "step": step.step, "step_name": step.name, "increment": step.increment,
-            "temperature_C": step.temperature,
+            "temperature_C": step.temperature, "time_s": step.time,
             "warpage_um": {s: w and w.peak_to_valley * 1e6 for s, w in warpage.items()},
             "center_minus_corner_um": {s: w and w.center_minus_corner * 1e6
                                        for s, w in warpage.items()},

@@ -17,14 +17,19 @@ import dataclasses
 import types
 import typing
 
+from .board import BoardSpec
+from .environments import EnvironmentSpec
 from .materials import PROPERTY_KINDS, TABLE_PROPERTIES
 from .mechanical_loads import MechanicalLoads
 from .meshing import MeshOptions
 from .packages import FAMILIES
 from .packages.mesh_file import MeshFileSpec
 from .parameters import declared_fields
+from .reliability_spec import ReliabilitySpec
+from .submodel_spec import SubmodelSpec
 from .thermal_loads import ThermalLoads
 from .units import KINDS, format_quantity
+from .viscoelastic import SHIFTS, VISCOELASTIC_KEYS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 QUANTITY_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(\s*\S.*)?$"
@@ -48,6 +53,13 @@ def model_schema() -> dict:
             "mesh": table_schema(MeshOptions, "[mesh]: mesh options"),
             "thermal": table_schema(ThermalLoads, "[thermal]: heat loads and boundaries"),
             "mechanical": table_schema(MechanicalLoads, "[mechanical]: warpage loads"),
+            "submodel": table_schema(SubmodelSpec, "[submodel]: region and resolution of a "
+                                                   "local model (thermomech submodel)"),
+            "board": table_schema(BoardSpec, "[board]: JEDEC test board under the package"),
+            "environment": table_schema(EnvironmentSpec, "[environment]: JEDEC still and "
+                                        "moving air"),
+            "reliability": table_schema(ReliabilitySpec, "[reliability]: thermal cycle and "
+                                        "solder-joint life"),
         },
         "required": ["package"],
         "additionalProperties": False,
@@ -89,10 +101,28 @@ def materials_schema() -> dict:
                                  "items": quantity_schema(kind), "description": _unit_note(kind)}
                            for key, kind in {"temperature": "temperature",
                                              **TABLE_PROPERTIES}.items()}},
+        "viscoelastic": viscoelastic_schema(),
     })
     material = {"type": "object", "properties": properties, "additionalProperties": False}
     return {"description": "materials added or overriding the library, by name",
             "type": "object", "additionalProperties": material}
+
+
+def viscoelastic_schema() -> dict:
+    """``[materials.NAME.viscoelastic]``: Prony series and time-temperature shift."""
+    properties = {}
+    for key, (kind, is_list) in VISCOELASTIC_KEYS.items():
+        if kind is None:
+            properties[key] = {"enum": list(SHIFTS), "description": "time-temperature shift"}
+        elif is_list:
+            properties[key] = {"type": "array", "items": quantity_schema(kind),
+                               "description": _unit_note(kind)}
+        else:
+            properties[key] = {**quantity_schema(kind), "description": _unit_note(kind)}
+    return {"description": "generalized Maxwell model (Prony series) with a WLF, Arrhenius "
+                           "or tabulated shift (process steps with durations)",
+            "type": "object", "required": ["reference_temperature"],
+            "additionalProperties": False, "properties": properties}
 
 
 def table_schema(cls, description: str = "", extra: dict | None = None) -> dict:

@@ -208,7 +208,8 @@ def steady_result(problem, A, b, theta, linear, assembly_seconds, nonlinear_resi
     residual = A @ theta - b
     flows = heat_flows(problem, residual, theta)
     power_in = float(problem.power.sum())
-    error = energy_balance(power_in, flows)
+    error = energy_balance(power_in, flows,
+                           through=float(np.abs(residual[problem.fixed_dofs]).sum()))
     if error > ENERGY_BALANCE_LIMIT:
         raise SolverError(f"energy balance off by {error:.2e} (relative) > "
                           f"{ENERGY_BALANCE_LIMIT:.0e}: power in {power_in:.6g}, heat out "

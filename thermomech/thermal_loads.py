@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import ModelError
 from .parameters import param
+from .surface_values import PointFunction, point_function
 from .units import check_physical
 
 
@@ -39,13 +40,35 @@ class Convection:
 
 @dataclass(frozen=True)
 class FixedTemperature:
-    """A prescribed temperature on a named surface (e.g. a cold plate)."""
+    """A prescribed temperature on a named surface: uniform (a cold plate), or a function
+    of position (a board temperature map): an expression, a file of samples, or (Python
+    only) a function. The values are applied at the surface's dofs (nodal interpolation)."""
 
     surface: str = param("top", None, "surface name")
-    temperature: float = param(25.0, "temperature", "prescribed temperature")
+    temperature: float = param(25.0, "temperature", "prescribed temperature (uniform; not "
+                               "used with expression, file or function)")
+    expression: str = param("", None, "temperature (degC) as an expression of x, y, z (in "
+                            "length_unit): numbers, + - * / **, sin, cos, exp, sqrt, ...")
+    file: str = param("", None, "CSV (header line of names) or NPZ file with columns x, y, z "
+                      "(2D: x, z) and T (degC), interpolated linearly on the surface")
+    length_unit: str = param("mm", None, "unit of x, y, z in the expression and the file")
+    function: object = param(None, None, "Python only: f(x, y, z) -> T, degC (2D: f(x, z))",
+                             api_only=True)
 
     def __post_init__(self):
         check_physical(self.temperature, "temperature", "temperature")
+        self.point_function(None)  # checks the expression, the unit and the file now
+
+    @property
+    def is_uniform(self) -> bool:
+        """True for one temperature on the whole surface (no expression, file or function)."""
+        return not (self.expression or self.file or self.function is not None)
+
+    def point_function(self, dim: int | None, where: str = "") -> PointFunction | None:
+        """``f(points (dim, n) m) -> (1, n)`` degC, or None for a uniform temperature."""
+        return point_function(self.function, (self.expression,) if self.expression else (),
+                              self.file, where.rstrip("."), columns=("T",), dim=dim,
+                              length_unit=self.length_unit)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ KINDS = {
         Kind("heat_flux", "W/m^2", "W/m^2", "1e4 W/m^2"),
         Kind("power_density", "W/m^3", "W/m^3", "1e9 W/m^3"),
         Kind("thermal_resistance", "K/W", "K/W", "1.5 K/W"),
+        Kind("molar_energy", "kJ/mol", "J/mol", "261 kJ/mol"),
         Kind("dimensionless", "", "", "0.3"),
     )
 }

@@ -34,6 +34,29 @@ def face_dofs(space: Space, faces, component: int | None = None) -> np.ndarray:
     return dofs.astype(np.int64)
 
 
+def face_values(space: Space, faces, function, components=None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(dofs, values): the dofs of ``space`` on ``faces`` and ``function`` at their
+    locations (nodal interpolation: every dof of a quadratic element, mid-edge ones too).
+
+    function : ``f(points (dim, m) m) -> (k, m)``; components : the k vector components
+    its rows give (None: a scalar space, k = 1). Each location is evaluated once.
+    """
+    dofs = face_dofs(space, faces)
+    row = np.zeros(len(dofs), dtype=np.int64)
+    if components is not None:
+        components = list(components)
+        dofs = dofs[np.isin(space.components[dofs], components)]
+        lookup = np.full(max(components) + 1, -1, dtype=np.int64)
+        lookup[components] = np.arange(len(components))
+        row = lookup[space.components[dofs]]
+    if not len(dofs):
+        return dofs, np.zeros(0)
+    points, inverse = np.unique(space.doflocs[:, dofs], axis=1, return_inverse=True)
+    values = np.asarray(function(points), dtype=float)
+    return dofs, values[row, inverse.ravel()]
+
+
 # --- condensation --------------------------------------------------------------------------
 
 def condense(K: sp.csr_matrix, free: np.ndarray, fixed: np.ndarray,

@@ -62,15 +62,11 @@ def _slots(grid: Grid, dofs: np.ndarray) -> tuple[np.ndarray, int]:
     return slot, width**dim * grid.ncomp
 
 
-def _row_kinds(used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows,) kind of each row and (kinds, slots) the pattern of each kind, from the
-    (rows, slots) boolean pattern. Rows are grouped by a 64-bit hash of their packed bits,
-    and the grouping is checked exactly (a hash collision falls back to exact grouping)."""
-    packed = np.packbits(used, axis=1)
-    width = -(-packed.shape[1] // 8) * 8
-    if width != packed.shape[1]:
-        packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
-    words = np.ascontiguousarray(packed).view(np.uint64)  # (rows, width / 8)
+def _row_kinds(words: np.ndarray, nslots: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows,) kind of each row and (kinds, slots) the boolean pattern of each kind, from
+    the (rows, words) bit-packed pattern (bit ``s % 64`` of word ``s // 64``: slot ``s``).
+    Rows are grouped by a 64-bit hash of their words, and the grouping is checked exactly
+    (a hash collision falls back to exact grouping)."""
     key = words[:, 0].copy()
     for j in range(1, words.shape[1]):
         key *= np.uint64(0x9E3779B97F4A7C15)
@@ -78,7 +74,17 @@ def _row_kinds(used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _, first, kind = np.unique(key, return_index=True, return_inverse=True)
     if not np.array_equal(words[first][kind], words):  # a collision: group exactly
         _, first, kind = np.unique(words, axis=0, return_index=True, return_inverse=True)
-    return kind.ravel(), used[first]
+    bits = (words[first][:, :, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+    return kind.ravel(), bits.reshape(len(first), -1)[:, :nslots].astype(bool)
+
+
+def _slot_bits(slot: np.ndarray, nwords: int) -> np.ndarray:
+    """(nloc, nloc, nwords) uint64: for local row i and column j the bit of slot[i, j]."""
+    nloc = slot.shape[0]
+    bits = np.zeros((nloc, nloc, nwords), dtype=np.uint64)
+    i, j = np.indices(slot.shape)
+    bits[i, j, slot // 64] = np.uint64(1) << (slot % 64).astype(np.uint64)
+    return bits
 
 
 def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
@@ -97,11 +103,15 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
         merged = np.zeros((len(first), coefficients.shape[1]))  # no two share a row below
         np.add.at(merged, inverse.ravel(), coefficients)
         dofs, coefficients = dofs[:, first], merged
-    nloc, ncells = dofs.shape
     slot, nslots = _slots(grid, dofs)
     row_of = rows[dofs]  # (nloc, cells)
-    col_of = columns[dofs]
-    col_ok = col_of >= 0
+    touched = np.any(row_of >= 0, axis=0)
+    if not touched.all():  # e.g. the rows of fixed dofs: only the cells that hold them
+        dofs, coefficients, row_of = dofs[:, touched], coefficients[touched], row_of[:, touched]
+    nloc, ncells = dofs.shape
+    # cell-major copies: a cell's local row is written as one run of its global row
+    col_of_t = np.ascontiguousarray(columns[dofs].T)  # (cells, nloc)
+    col_ok_t = col_of_t >= 0
     threads = thread_count() if threads is None else threads
     blocks = [slice(c, c + CELL_BLOCK) for c in range(0, ncells, CELL_BLOCK)]
 
@@ -112,19 +122,30 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
             for _ in map_ordered(lambda cells, i=i: work(i, cells), blocks, threads):
                 pass
 
-    # 1. pattern
-    used = np.zeros((n_rows, nslots), dtype=bool)
+    # 1. pattern, bit-packed: per cell and local row i, the bits of the row's columns ORed
+    # into its row (one word op per 64 slots, not one byte op per entry)
+    nwords = -(-nslots // 64)
+    bits = _slot_bits(slot, nwords)  # (nloc, nloc, nwords)
+    every_column = np.bitwise_or.reduce(bits, axis=1)  # (nloc, nwords)
+    words = np.zeros((n_rows, nwords), dtype=np.uint64)
 
     def mark(i, cells):
         r = row_of[i, cells]
-        k = r >= 0
-        used[r[k][None, :], slot[i][:, None]] |= col_ok[:, cells][:, k]
+        k = np.flatnonzero(r >= 0)
+        ok = col_ok_t[cells][k]
+        partial = np.flatnonzero(~ok.all(axis=1))
+        mask = np.broadcast_to(every_column[i], (len(k), nwords))
+        if len(partial):  # cells with a dropped column (near a Dirichlet face)
+            mask = mask.copy()
+            mask[partial] = np.bitwise_or.reduce(
+                np.where(ok[partial][:, :, None], bits[i][None], np.uint64(0)), axis=1)
+        words[r[k]] |= mask
 
     each_local_row(mark)
     # rows with the same pattern (interior nodes of one kind, one face, ...) share one rank
     # table: a few hundred patterns, so positions come from a table that stays in cache
-    kind, patterns = _row_kinds(used)
-    used = None  # free the table
+    kind, patterns = _row_kinds(words, nslots)
+    words = None  # free the table
     rank = np.cumsum(patterns, axis=1, dtype=np.int16 if nslots < 2**15 else np.int32)
     counts = rank[:, -1].astype(np.int64)[kind]
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -133,26 +154,37 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     index_type = np.int32 if max(nnz, n_columns) < 2**31 else np.int64
     start = indptr[:-1] - 1  # plus a 1-based rank: the entry's position
 
-    # 2. values and columns: row i of every cell matrix, added at its positions
+    # 2. values and columns: for each local row dof i, row i of every cell matrix added at
+    # its positions
     data = np.zeros(nnz + 1)  # the last entry takes the dropped (masked) contributions
     indices = np.empty(nnz + 1, dtype=index_type)
-
-    # (nloc, kinds) rank of the pair (i, j) in a row of each kind, per local row dof i
-    rank_of_pair = [np.ascontiguousarray(rank[:, slot[i]].T) for i in range(nloc)]
+    # (kinds, nloc) rank of the pair (i, j) in a row of each kind, per local row dof i
+    rank_of_pair = [np.ascontiguousarray(rank[:, slot[i]]) for i in range(nloc)]
+    # terms that are zero in every cell (the zero entries of an isotropic or orthotropic
+    # stiffness tensor: 60 of 81 in 3D) are left out of the products
+    live = np.flatnonzero(np.any(coefficients != 0, axis=0)
+                          & np.any(references != 0, axis=(1, 2)))
+    if len(live) < coefficients.shape[1]:
+        coefficients, references = coefficients[:, live], references[live]
+    # per local row i the (terms, nloc) block, contiguous for the product
+    row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
 
     def add(i, cells):
         r = row_of[i, cells]
         kept = r >= 0
         if kept.all():  # the usual case: no fancy copies of the block
-            k, rk, cols, ok = slice(None), r, col_of[:, cells], col_ok[:, cells]
+            k, rk, cols, ok = slice(None), r, col_of_t[cells], col_ok_t[cells]
         else:
             k = np.flatnonzero(kept)
             if not len(k):
                 return
-            rk, cols, ok = r[k], col_of[:, cells][:, k], col_ok[:, cells][:, k]
-        # the same BLAS call for a block whatever the thread count: the same bits
-        values = references[:, i, :].T @ coefficients[cells][k].T  # (nloc, kept cells)
-        position = start[rk][None, :] + rank_of_pair[i][:, kind[rk]]  # (nloc, kept cells)
+            rk, cols, ok = r[k], col_of_t[cells][k], col_ok_t[cells][k]
+        # cell-major (kept cells, nloc): each cell's entries are one short run of its row,
+        # so the scattered add walks the matrix row by row (local-major was nloc strided
+        # passes over the same rows). The same BLAS call for a block whatever the thread
+        # count: the same bits
+        values = coefficients[cells][k] @ row_references[i]
+        position = start[rk][:, None] + rank_of_pair[i][kind[rk]]
         position[~ok] = nnz
         data[position] += values
         indices[position] = cols

@@ -214,6 +214,37 @@ def _sparse_lu(A: sp.csr_matrix):
     return splu(A.tocsc()).solve
 
 
+def _banded_or_dense_factor(A: sp.csr_matrix):
+    """A solve function of the Cholesky factor of the (small) coarsest ``A``: banded after a
+    reverse Cuthill-McKee ordering (LAPACK ``pbtrf`` / ``pbtrs``) when the band is narrow,
+    else dense. The coarsest level of the in-plane semi-coarsening is a few in-plane lines
+    by every z line: measured at 3696 unknowns (175k HexS2), band 522: factor 0.09 s and a
+    solve 1.7 ms, against 1.0 s and 63 ms dense (one solve per V-cycle)."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    n = A.shape[0]
+    perm = reverse_cuthill_mckee(sp.csr_matrix(A), symmetric_mode=True)
+    B = sp.csr_matrix(A)[perm][:, perm].tocoo()
+    upper = B.row <= B.col
+    kd = int((B.col - B.row)[upper].max(initial=0))
+    if 3 * kd >= n:  # no narrow band: dense
+        return functools.partial(cho_solve, cho_factor(A.toarray()), check_finite=False)
+    ab = np.zeros((kd + 1, n))
+    ab[kd + B.row[upper] - B.col[upper], B.col[upper]] = B.data[upper]
+    factor, info = dpbtrf(ab, lower=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"coarsest level: the banded Cholesky factor failed "
+                                    f"(LAPACK info {info}): the matrix is not positive "
+                                    f"definite")
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        x, _ = dpbtrs(factor, b[perm], lower=0)
+        out = np.empty_like(x)
+        out[perm] = x
+        return out
+    return solve
+
+
 # --- the hierarchy -------------------------------------------------------------------------
 
 class Multigrid:
@@ -264,7 +295,7 @@ class Multigrid:
         # model): sparse, factorized by PARDISO in milliseconds where a dense factor of 4000
         # unknowns takes seconds
         if A.shape[0] <= DENSE_LIMIT and self.levels:
-            self._coarse = functools.partial(cho_solve, cho_factor(A.toarray()))
+            self._coarse = _banded_or_dense_factor(A)
         else:
             self._coarse = (coarse_factor or _sparse_lu)(A)
         self.sizes = [lv.A.shape[0] for lv in self.levels] + [A.shape[0]]

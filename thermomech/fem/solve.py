@@ -92,14 +92,20 @@ def solve(system: sp.spmatrix | Blocks, F: np.ndarray, fixed: np.ndarray,
     return Solution(x, reactions, stats, free)
 
 
-def factorized_condensed(K: sp.spmatrix, fixed: np.ndarray, *, solver="auto",
-                         grid: Grid | None = None):
+def factorized_condensed(K: sp.spmatrix | Blocks, fixed: np.ndarray, *, solver="auto",
+                         grid: Grid | None = None, n: int | None = None):
     """``solve(F, x_fixed, x0) -> (x, stats)`` for many right-hand sides of one constrained
-    matrix (time steps): condensed once, factorized (or the multigrid built) once."""
-    n = K.shape[0]
+    matrix (time steps): condensed once, factorized (or the multigrid built) once.
+
+    K : the matrix, or ``blocks(free, fixed)`` writing the two blocks straight from the
+    cells (then ``n`` gives the size, and the free dofs come in the multigrid's level order,
+    so it needs no permuted copy). ``solve.reactions(x, F)`` is ``K x - F`` from the
+    blocks (zero at free dofs up to the solver's residual)."""
+    blocks = callable(K) and not sp.issparse(K)
+    n = K.shape[0] if n is None else n
     fixed = np.asarray(fixed, dtype=np.int64)
-    free, free_grid = solver_order(free_dofs(n, fixed), grid, solver, reorder=False)
-    K_free, K_fixed = condense(sp.csr_matrix(K), free, fixed)
+    free, free_grid = solver_order(free_dofs(n, fixed), grid, solver, reorder=blocks)
+    K_free, K_fixed = K(free, fixed) if blocks else condense(sp.csr_matrix(K), free, fixed)
     coupling = K_fixed[:, free].T.tocsr()
     inner = factorized(K_free, solver, grid=free_grid)
 
@@ -108,4 +114,12 @@ def factorized_condensed(K: sp.spmatrix, fixed: np.ndarray, *, solver="auto",
         x[fixed] = x_fixed
         x[free], stats = inner(F[free] - coupling @ x_fixed, x0[free])
         return x, stats
+
+    def reactions(x: np.ndarray, F: np.ndarray) -> np.ndarray:
+        out = np.empty_like(F)
+        out[free] = K_free @ x[free] + coupling @ x[fixed] - F[free]
+        out[fixed] = K_fixed @ x - F[fixed]
+        return out
+
+    solve_one.reactions = reactions
     return solve_one

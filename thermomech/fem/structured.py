@@ -405,6 +405,35 @@ def assemble_elasticity_lean(package, basis, stiffness: np.ndarray) -> sp.csr_ma
     return _coo_chunks_local_major(dofs, coefficients, references, basis.N)
 
 
+PRODUCT_CHUNK_CELLS = 2000
+"""Cells per chunk of ``elasticity_product`` (81 x 60 x 2000 doubles: 78 MB for HexS2)."""
+
+
+def elasticity_product(package, basis, stiffness: np.ndarray, u: np.ndarray,
+                       cells: np.ndarray) -> np.ndarray:
+    """(N,) ``K_cells u`` of ∫ eps(v) : D eps(u) over ``cells`` only, without a matrix: the
+    reference matrices applied cell by cell (``stiffness`` (len(cells), nv, nv) Voigt, Pa,
+    for those cells). Equal to the assembled matrix of those cells times ``u`` up to the
+    order of the sums; the cost is that of the cells, not of the mesh."""
+    ref = reference(_element_key(basis.elem))
+    dim = ref["dim"]
+    cells = np.asarray(cells)
+    sizes = package.cell_sizes[:, cells]
+    volume = np.prod(sizes, axis=0)
+    dofs = basis.element_dofs[:, cells]
+    references = ref["vgrad"].reshape(dim**4, ref["nloc"], ref["nloc"])
+    out = np.zeros(basis.N)
+    for start in range(0, len(cells), PRODUCT_CHUNK_CELLS):
+        sl = slice(start, start + PRODUCT_CHUNK_CELLS)
+        C = full_stiffness_tensor(np.asarray(stiffness[sl], dtype=float))
+        scale = volume[sl, None, None] / (sizes[:, sl].T[:, :, None] * sizes[:, sl].T[:, None, :])
+        coefficients = (C * scale[:, None, :, None, :]).reshape(-1, dim**4)
+        applied = np.einsum("kij,jc->kic", references, u[dofs[:, sl]])
+        local = np.einsum("ck,kic->ic", coefficients, applied)
+        out += np.bincount(dofs[:, sl].ravel(), weights=local.ravel(), minlength=basis.N)
+    return out
+
+
 def elasticity_blocks(package, basis, stiffness: np.ndarray, grid, free: np.ndarray,
                       fixed: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``(K[free][:, free], K[fixed])`` of the elasticity matrix, assembled straight into

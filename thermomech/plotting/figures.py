@@ -45,6 +45,8 @@ def run_figures(package: MeshedPackage, thermal: ThermalResult | None = None,
         figures += _mechanical_figures(mechanical, curve)
     if history:
         figures.append(_history_figure(history))
+        if history[-1].time > 0:  # steps with durations: warpage versus time as well
+            figures.append(_history_time_figure(history))
     if not package.is_structured:  # an imported mesh has no tensor grid to cut sections from
         figures = [f for f in figures if f.name not in GRID_FIGURES]
     return figures
@@ -159,6 +161,19 @@ def _history_figure(history: Sequence) -> FigureSpec:
                       "over the process steps: heating red, cooling blue, parts added or "
                       "removed at one temperature grey dotted; step names at their last "
                       "increment; zero-warpage temperatures marked.", draw)
+
+
+def _history_time_figure(history: Sequence) -> FigureSpec:
+    from . import process
+
+    def draw(ax):
+        from ..process_history import history_records
+
+        return process.plot_warpage_versus_time(history_records(tuple(history)), ax)
+
+    return FigureSpec("warpage_history_time", "Signed warpage (centre - corner) versus "
+                      "process time (steps with durations: relaxation during holds), with "
+                      "the temperature on the right axis.", draw)
 
 
 def _interface_drawer(module, interface_path, result, die, side):

@@ -1,5 +1,6 @@
-"""Matplotlib view of a process history (``process.solve_process``): warpage versus
-temperature over the recipe, as a shadow-moire (JESD22-B112) curve. Takes ``ax=None`` and
+"""Matplotlib views of a process history (``process.solve_process``): warpage versus
+temperature over the recipe, as a shadow-moire (JESD22-B112) curve, and versus the process
+time (steps with durations). Takes ``ax=None`` and
 returns the Axes; matplotlib is imported inside the function. Warpage in um, temperature in
 degC.
 """
@@ -69,6 +70,42 @@ def plot_warpage_history(records: Sequence[dict], ax=None, *,
     ax.set_xlabel("temperature (degC)")
     ax.set_ylabel("warpage, centre - corner (um)")
     ax.set_title("warpage over the process steps")
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def plot_warpage_versus_time(records: Sequence[dict], ax=None, *,
+                             surfaces: Sequence[str] | None = None):
+    """Signed warpage (centre minus corner, um) of each surface versus the process time
+    (``time_s`` of ``process.history_records``, shown in h) with the temperature (degC)
+    on a twin axis, and the step names at their last increment: a viscoelastic part's
+    relaxation during a hold shows as warpage changing at constant temperature."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    records = list(records)
+    names = list(surfaces if surfaces is not None else
+                 (records[0]["center_minus_corner_um"] if records else ()))
+    hours = np.array([r.get("time_s", 0.0) for r in records], float) / 3600.0
+    first = None
+    for k, surface in enumerate(names):
+        w = np.array([np.nan if r["center_minus_corner_um"][surface] is None
+                      else r["center_minus_corner_um"][surface] for r in records])
+        if np.all(np.isnan(w)):
+            continue
+        ax.plot(hours, w, marker=MARKERS[k % len(MARKERS)], markersize=3, label=surface)
+        first = w if first is None else first
+    if first is not None:
+        _step_names(ax, records, hours, first)
+    twin = ax.twinx()
+    twin.plot(hours, [r["temperature_C"] for r in records], color="0.6", linewidth=1.0,
+              linestyle="--")
+    twin.set_ylabel("temperature (degC), dashed")
+    ax.axhline(0.0, color="0.8", linewidth=0.8)
+    ax.set_xlabel("process time (h)")
+    ax.set_ylabel("warpage, centre - corner (um)")
+    ax.set_title("warpage versus process time")
     ax.legend(fontsize=8, loc="best")
     return ax
 
