@@ -47,18 +47,30 @@ def test_network_response_of_a_star_is_series_and_parallel():
     assert flows[0, 0] / flows[0, 1] == pytest.approx(up / down, rel=1e-12)
 
 
-def test_patches_split_top_and_bottom_by_the_die_footprint(tmp_path):
-    """The flip-chip's patches: inner over the die, outer the rest; areas add up to the
-    package faces."""
+def test_patches_split_top_and_bottom_into_rings(tmp_path):
+    """The flip-chip's patches: inner over the die, a ring out to the heat sink's edge, the
+    rim split a third of the way out; the top rings' areas add up to the package face (15 x
+    15 mm), inner and ring areas are the footprints' (8 x 8, 12 x 12 mm)."""
+    from thermomech.delphi import ring_rectangles
     from thermomech.model_file import load_model
 
     path = tmp_path / "model.toml"
     path.write_text(FLIP_CHIP.replace("BOARD", "2s2p"))
-    delphi = extract_delphi(load_model(path), held_out=1)
-    assert set(delphi.patches) == set(PATCHES)
+    model = load_model(path)
+    layout = model.package.layout(model.all_materials)
+    corners = [(lo.tolist(), hi.tolist()) for lo, hi in ring_rectangles(
+        layout, (np.array([-4e-3, -4e-3]), np.array([4e-3, 4e-3])))]
+    assert corners == pytest.approx([([-4e-3] * 2, [4e-3] * 2), ([-6e-3] * 2, [6e-3] * 2),
+                                     ([-6.5e-3] * 2, [6.5e-3] * 2)])
+    delphi = extract_delphi(model, held_out=1)
+    assert set(PATCHES) <= set(delphi.patches)
     areas = delphi.areas_m2
-    assert areas["top_inner"] == pytest.approx(areas["bottom_inner"], rel=1e-9)
-    assert len(delphi.conductances) == 15
+    top = [p for p in delphi.patches if p.startswith("top_")]
+    assert sum(areas[p] for p in top) == pytest.approx(15e-3 ** 2, rel=1e-9)
+    assert areas["top_inner"] == pytest.approx(8e-3 ** 2, rel=1e-9)
+    assert areas["top_inner"] + areas["top_ring1"] == pytest.approx(12e-3 ** 2, rel=1e-9)
+    n = len(delphi.patches)
+    assert len(delphi.conductances) == (n + 1) * n // 2
     assert all(v >= 0 for v in delphi.conductances.values())
     netlist = delphi.spice()
     assert netlist.startswith("* JESD15-4") and ".SUBCKT package_delphi J TOP_INNER" in netlist
@@ -67,3 +79,25 @@ def test_patches_split_top_and_bottom_by_the_die_footprint(tmp_path):
 def test_a_patch_that_does_not_exist_is_a_clean_error():
     with pytest.raises(ModelError, match="^delphi.patches.*top_outer"):
         extract_delphi(d1_model(), patches=("top_inner", "top_outer"))
+
+
+def test_response_jacobian_is_the_derivative():
+    """The analytic dT/dg of the fit against central differences (step h = 1e-6 g:
+    truncation ~h^2 ~ 1e-12 relative; round-off ~eps T / h <= 2.2e-16 * 20 K / 1e-7 W/K
+    = 4.4e-8 K per W/K, T <= P / g_min = 20 K)."""
+    from thermomech.delphi import response_jacobian
+
+    rng = np.random.default_rng(3)
+    g = rng.uniform(0.1, 2.0, 10)  # 5 nodes: J and 4 patches
+    hA = rng.uniform(0.01, 1.0, (3, 4))
+    analytic = response_jacobian(g, hA, 2.0)
+    for link in range(10):
+        step = 1e-6 * g[link]
+        up, down = g.copy(), g.copy()
+        up[link] += step
+        down[link] -= step
+        t_up = np.c_[network_response(up, hA, 2.0)[0], network_response(up, hA, 2.0)[1] / hA]
+        t_dn = np.c_[network_response(down, hA, 2.0)[0],
+                     network_response(down, hA, 2.0)[1] / hA]
+        np.testing.assert_allclose(analytic[:, :, link], (t_up - t_dn) / (2 * step),
+                                   rtol=1e-6, atol=1e-7)

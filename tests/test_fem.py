@@ -128,6 +128,22 @@ def test_point_evaluation_matches_scikit_fem_probes(element):
         space.locate(np.array([[5e-3], [0.0], [0.0]]), field="probe")
 
 
+@pytest.mark.parametrize("element", [skfem.ElementHex2(), skfem.ElementHex1()])
+def test_vector_gradient_from_the_scalar_basis_is_scikit_fems(element):
+    """Space.gradient (scalar gradients and one einsum, no vector basis) against scikit-fem's
+    vector basis, on the active cells of a restricted space too: the same sums of the same
+    products, equal to round-off (1e-12 of the largest entry)."""
+    native = bilayer()
+    for space in (space_of(native, skfem.ElementVector(element), 2),
+                  space_of(native, skfem.ElementVector(element), 2).restricted(
+                      native.part_cells("si"))):
+        values = np.sin(np.arange(space.N) * 0.37)
+        expected = space.basis.interpolate(values).grad
+        got = space.gradient(values)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1e-12 * np.abs(expected).max()
+
+
 def test_space_is_lazy_and_restricts_to_active_cells():
     native = bilayer()
     space = space_of(native, skfem.ElementHex1(), 2)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 import skfem
+from skfem.mapping import MappingIsoparametric
 
 from ..errors import ModelError
 
@@ -206,9 +207,36 @@ class Space:
     @functools.cached_property
     def basis(self) -> skfem.CellBasis:
         """scikit-fem's basis of the active cells (quadrature ``intorder``). Built on first
-        use: seconds and GiB on a million cells, so the fast paths never ask for it."""
-        return skfem.Basis(self.mesh, self.elem, intorder=self.intorder,
-                           elements=self.cells)
+        use: seconds and GiB on a million cells, so the fast paths never ask for it. Its
+        mapping keeps the inverse Jacobian of the last points (:class:`_LastJacobian`)."""
+        return self._cell_basis(self.elem)
+
+    @functools.cached_property
+    def scalar_basis(self) -> skfem.CellBasis:
+        """:attr:`basis` of the scalar element (the same quadrature points): a vector field's
+        gradient from its components (:meth:`gradient`) without the vector basis, whose
+        every function is a scalar gradient padded to dim x dim arrays."""
+        return self._cell_basis(self.scalar_element)
+
+    def _cell_basis(self, elem) -> skfem.CellBasis:
+        mapping = _mapping(self.mesh)
+        if type(mapping) is MappingIsoparametric:
+            mapping = _LastJacobian(mapping.mesh, mapping.elem, mapping.bndelem)
+        basis = skfem.Basis(self.mesh, elem, mapping=mapping, intorder=self.intorder,
+                            elements=self.cells)
+        mapping._last = None  # the kept inverse Jacobian: one more array of basis size
+        return basis
+
+    def gradient(self, values: np.ndarray) -> np.ndarray:
+        """(ncomp, dim, cells, points) gradient of a field at the quadrature points of
+        :attr:`scalar_basis` (ncomp = 1 for a scalar field): sum over the element's local
+        functions of the dof values times the scalar gradients (scikit-fem's ElementVector
+        gives local dof i the component i % dim and the scalar function i // dim)."""
+        basis = self.scalar_basis
+        grads = np.stack([phi[0].grad for phi in basis.basis])  # (nloc, dim, cells, pts)
+        local = np.asarray(values)[self.element_dofs]  # (nloc * ncomp, cells)
+        local = local.reshape(grads.shape[0], self.ncomp, -1)
+        return np.einsum("kcn,kdnp->cdnp", local, grads)
 
     @functools.cached_property
     def components(self) -> np.ndarray:
@@ -336,6 +364,24 @@ def make_space(mesh: skfem.Mesh, elem: skfem.Element, intorder: int,
                box: BoxCells | None = None) -> Space:
     """The space of ``elem`` on ``mesh``: the dof numbering only (no quadrature data)."""
     return Space(mesh, elem, intorder, skfem.Dofs(mesh, elem), box)
+
+
+class _LastJacobian(MappingIsoparametric):
+    """An isoparametric mapping that keeps ``invDF`` of the last (points, cells) objects:
+    building a basis evaluates it once per basis function on the same quadrature points (60
+    times for 20-node hexahedra). Measured on the default flip-chip's 61 728-unknown
+    displacement space: 1.33 -> 0.59 s CPU, gradients identical (bit for bit). The objects
+    are held, so an identity match is the same array, never a reused id."""
+
+    _last = None
+
+    def invDF(self, X, tind=None):
+        last = self._last
+        if last is not None and last[0] is X and last[1] is tind:
+            return last[2]
+        out = super().invDF(X, tind)
+        self._last = (X, tind, out)
+        return out
 
 
 def _mapping(mesh: skfem.Mesh):
