@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import process_creep as creep_steps
 from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
@@ -91,6 +93,7 @@ class Increment:
     temperature: float
     result: WarpageResult
     time: float = 0.0
+    creep: tuple = ()  # process_creep.CreepRecord of each creep part
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class _State:
     activation_fields: tuple = ()  # ((part, nodal T_act), ...) parts born at a field
     activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
     visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
+    creep: object = None      # process_creep.CreepParts, None: no creep part
     time: float = 0.0         # s since the start of the recipe
 
 
@@ -140,8 +144,8 @@ def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
 
 def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
                   order: int | None = None, element: str | None = None, solver="auto",
-                  assembly: str = "auto", activation: str = "strain_free", thermal=None
-                  ) -> ProcessResult:
+                  assembly: str = "auto", activation: str = "strain_free", thermal=None,
+                  creep: dict | None = None) -> ProcessResult:
     """Solve the recipe ``loads.steps`` on ``package``: one result per increment.
 
     order, element, solver, assembly: as :func:`mechanics.solve_warpage`. activation:
@@ -149,8 +153,10 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     ``"with_strain"`` (Abaqus ADD=WITH STRAIN: a born part takes the strain of the nodes it
     attaches to, eps0 = 0, and its thermal strain counts from the recipe's initial
     temperature; kept as the negative control of the verification). thermal: the
-    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). ModelError
-    for a bad recipe (naming the step's field) or an ambiguous start temperature.
+    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). creep:
+    part -> ``solder_creep.Garofalo`` or ``Anand`` law, parts that creep (``process_creep``:
+    Newton per increment). ModelError for a bad recipe (naming the step's field) or an
+    ambiguous start temperature.
     """
     if activation not in ("strain_free", "with_strain"):
         raise ValueError(f"unknown activation {activation!r}")
@@ -168,6 +174,8 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
         raise ModelError("mechanical.steps", "viscoelastic parts under temperature = "
                          "\"thermal\" steps are not yet supported (the shift factor per "
                          "point): give the steps uniform temperatures")
+    state.creep = creep_steps.creep_parts(setup, creep)
+    creep_steps.check_creep(loads, present, list(package.parts), state.creep, state.field)
     solver_cache: dict = {}
     out = []
     for index, step in enumerate(loads.steps):
@@ -218,6 +226,7 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     state.activation_fields = tuple(f for f in state.activation_fields if f[0] not in born
                                     ) + thermal_steps.born_fields(born, T)
     reset(state.visco, born)
+    creep_steps.reset_creep(state.creep, born)
 
 
 def _solidify(setup, loads, state: _State, solver, assembly, cache: dict, T: float) -> None:
@@ -250,7 +259,8 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         if state.visco is not None:  # the increment's moduli and history stress
             begin_increment(state.visco, state.active, duration * (fraction - previous),
                             begin + (end - begin) * 0.5 * (fraction + previous))
-        state.time, previous = start + duration * fraction, fraction
+        state.time, dt, previous = (start + duration * fraction, duration * (
+            fraction - previous), fraction)
         state.shrinkage = released.copy()
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
@@ -263,15 +273,20 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         mean = thermal_steps.mean(T, state.field)  # T itself when uniform
         check_left(state, step_path(index, step), mean)
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
-        system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = _solve(system, F)
+        if state.creep is None:
+            u, stats = _solve(_system(at, loads, state.active, solver, assembly, cache), F)
+        else:
+            u, stats = creep_steps.solve_creep_increment(
+                state.creep, _model(at, state), F, state.u, setup.basis.N, dt, T, state.active,
+                partial(_system, at, loads, state.active, solver, assembly, cache), _solve)
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
         stats["seconds"] = time.perf_counter() - tick
         out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats),
-                             state.time))
+                             state.time, creep_steps.creep_records(
+                                 state.creep, state.active, cache.setdefault("creep", {}))))
     return out
 
 
@@ -302,20 +317,22 @@ class _System:
     solves: list            # [number of solves with this factorization]
 
 
-def _stiffness_key(setup, active: np.ndarray) -> bytes:
+def _stiffness_key(setup, active: np.ndarray, tangent: tuple = ()) -> bytes:
     """What the constrained stiffness depends on: the active parts and their elasticity
-    matrices (they change with temperature only for temperature-dependent E or nu)."""
+    matrices (they change with temperature only for temperature-dependent E or nu), the
+    creep cells' tangents."""
     return active.tobytes() + setup.model.stiffness[active].tobytes() + \
-        setup.model.reduced[active].tobytes()
+        setup.model.reduced[active].tobytes() + b"".join(t.tobytes() for _, t in tangent)
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> _System:
+def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict,
+            tangent: tuple = ()) -> _System:
     """The factorized system of ``active`` at ``setup``'s stiffness: refactorized only when
     the active set or an active part's elasticity matrix changed. The solutions solved with
     a stiffness are kept (``HISTORY`` per stiffness, the last ``KEPT`` stiffnesses) and given
     to its system when it is built again (a reflow returning to the solid package after
     its solder melted): they are exact warm starts for it."""
-    key = _stiffness_key(setup, active)
+    key = _stiffness_key(setup, active, tangent)
     systems, histories = cache.setdefault("systems", {}), cache.setdefault("histories", {})
     if key not in systems:
         systems.clear()  # one factorization alive at a time
@@ -323,7 +340,7 @@ def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict) -> 
         histories[key] = history  # the most recent last
         for old in list(histories)[:-KEPT]:
             del histories[old]
-        systems[key] = _build_system(setup, loads, active, solver, assembly, history)
+        systems[key] = _build_system(setup, loads, active, solver, assembly, history, tangent)
     return systems[key]
 
 
@@ -348,11 +365,14 @@ def _masked(setup, parts_on: np.ndarray):
                                         reduced=setup.model.reduced * scale))
 
 
-def _stiffness(setup, parts_on: np.ndarray, assembly: str):
+def _stiffness(setup, parts_on: np.ndarray, assembly: str, tangent: tuple = ()):
     """(n, n) stiffness of the parts where ``parts_on`` (parts,) is set (the others
-    contribute zero: their elasticity matrix is multiplied by zero); bordered by the three
+    contribute zero: their elasticity matrix is multiplied by zero), ``tangent``
+    ((cells, (cells, 6, 6)), ...) replacing it on those cells (3D); bordered by the three
     e_yy unknowns in generalized plane strain."""
     reduced = setup.model.reduced[setup.part] * parts_on[setup.part][:, None, None]
+    for cells, matrices in tangent:
+        reduced[cells] = matrices * parts_on[setup.part[cells]][:, None, None]
     if _fast(setup, assembly) and not _generalized(setup):
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
     K = generic_stiffness(setup.basis.basis, reduced)
@@ -362,11 +382,11 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str):
     return sp.bmat([[K, coupling], [coupling.T, sp.csr_matrix(out_of_plane)]], format="csr")
 
 
-def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
-                  ) -> _System:
+def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list,
+                  tangent: tuple = ()) -> _System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
-    K = _stiffness(setup, active, assembly)
+    K = _stiffness(setup, active, assembly, tangent)
     n = K.shape[0]
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
@@ -484,7 +504,8 @@ def _model(setup, state: _State) -> ProcessModel:
                         births=state.births, space=setup.basis,
                         activation_fields=state.activation_fields,
                         activation_space=state.field.space if state.field else None,
-                        history=history_fields(state.visco, state.active))
+                        history=history_fields(state.visco, state.active)
+                        + creep_steps.creep_fields(state.creep, setup.model, state.active))
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:
