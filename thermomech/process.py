@@ -322,7 +322,7 @@ def _stiffness_key(setup, active: np.ndarray, tangent: tuple = ()) -> bytes:
     matrices (they change with temperature only for temperature-dependent E or nu), the
     creep cells' tangents."""
     return active.tobytes() + setup.model.stiffness[active].tobytes() + \
-        setup.model.reduced[active].tobytes() + b"".join(t.tobytes() for _, t in tangent)
+        setup.model.reduced[active].tobytes() + b"".join(t.tobytes() for _, t, _ in tangent)
 
 
 def _system(setup, loads, active: np.ndarray, solver, assembly, cache: dict,
@@ -367,12 +367,13 @@ def _masked(setup, parts_on: np.ndarray):
 
 def _stiffness(setup, parts_on: np.ndarray, assembly: str, tangent: tuple = ()):
     """(n, n) stiffness of the parts where ``parts_on`` (parts,) is set (the others
-    contribute zero: their elasticity matrix is multiplied by zero), ``tangent``
-    ((cells, (cells, 6, 6)), ...) replacing it on those cells (3D); bordered by the three
-    e_yy unknowns in generalized plane strain."""
+    contribute zero: their elasticity matrix is multiplied by zero), plus the creep
+    cells' ``tangent`` (``process_creep.tangent_matrix``, 3D); bordered by the three e_yy
+    unknowns in generalized plane strain."""
+    if tangent:
+        K = _stiffness(setup, parts_on, assembly)
+        return K + creep_steps.tangent_matrix(setup.basis, tangent, K.shape[0])
     reduced = setup.model.reduced[setup.part] * parts_on[setup.part][:, None, None]
-    for cells, matrices in tangent:
-        reduced[cells] = matrices * parts_on[setup.part[cells]][:, None, None]
     if _fast(setup, assembly) and not _generalized(setup):
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
     K = generic_stiffness(setup.basis.basis, reduced)

@@ -14,11 +14,11 @@ equilibrium ``r(u) = F - ∫ eps(v) . sigma(u) = 0`` by Newton's method:
   stress elsewhere. With ``K`` the system matrix and ``C_t`` the creep cells' matrices in
   it, ``r = F - K u + ∫ eps(v) . (C_t eps(u) - C (eps(u) - eps_m) - sigma)`` over the creep
   cells (F: the process load, thermal, births, shrinkage, viscoelastic history);
-- the matrix is the elastic one with, on each creep cell, the consistent tangent of its
-  points averaged over the cell (volume weights): exact Newton for a homogeneous cell,
-  quasi-Newton otherwise. It is refactorized only when the residual falls by less than
-  ``REFRESH`` per iteration (the previous increment's matrix is tried first: in a dwell it
-  rarely changes);
+- the matrix is the elastic one plus, on the creep cells, ``∫ eps(v) . (D - C) eps(u)``
+  with ``D`` the consistent tangent of each point (plus ``FLOOR`` times the elastic
+  matrix): Newton's method. It is refactorized only when the residual falls by less than
+  ``REFRESH`` per iteration (the previous increment's matrix is tried first: in a dwell
+  it rarely changes), so a converging increment is a modified Newton;
 - converged when ``|r|`` on the free dofs is below ``TOLERANCE`` times the larger of
   ``|F|`` and ``|K u|`` there; after ``MAX_ITERATIONS`` a SolverError (exit 3).
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import skfem
 
 from .elasticity import voigt_strain
@@ -47,6 +48,11 @@ TOLERANCE = 1e-10
 own right-hand side, so the residual keeps falling below that)."""
 REFRESH = 0.1
 """Refactorize the tangent when the residual falls by less than this factor."""
+FLOOR = 1e-4
+"""Fraction of the elastic matrix kept in the cell tangents: a fully relaxed cell (the hot
+dwell) has a deviatoric tangent near zero, which would make the matrix singular next to
+stiff parts; the floor bounds its condition number at the price of a linear convergence
+rate of about FLOOR C / C_t where C_t < FLOOR C (cells that carry almost no load)."""
 
 
 @dataclass
@@ -65,7 +71,7 @@ class _Part:
 @dataclass
 class CreepParts:
     """The creep parts of a recipe, their states and the matrix tangents in use
-    (``((cells, (cells, 6, 6) Pa), ...)``; empty: the elastic matrix)."""
+    (:func:`point_tangents`; empty: the elastic matrix)."""
 
     parts: list[_Part]
     tangent: tuple = ()
@@ -182,13 +188,13 @@ def _trial(creep: CreepParts, model, u: np.ndarray, N: int, dt: float, T: float,
 
 
 def _correction(trials, tangent: dict, model) -> list[tuple]:
-    """(basis, (6, c, q) density) of ∫ eps(v) . (C_t eps(u) - C (eps(u) - eps_m) - sigma)."""
+    """(basis, (6, c, q) density) of ∫ eps(v) . (D eps(u) - C (eps(u) - eps_m) - sigma)."""
     out = []
     for part, total, mech, step in trials:
         C = model.stiffness[part.index]
-        C_t = tangent.get(part.index)
-        matrix_part = (np.einsum("ij,jcq->icq", C, total) if C_t is None else
-                       np.einsum("cij,jcq->icq", C_t, total))
+        D = tangent.get(part.index)
+        matrix_part = (np.einsum("ij,jcq->icq", C, total) if D is None else
+                       np.einsum("cqij,jcq->icq", D, total))
         density = matrix_part - np.einsum("ij,jcq->icq", C, total - mech) \
             - _cells(step.stress, part.basis)
         out.append((part.basis, density))
@@ -206,16 +212,38 @@ def _stress_load(basis, density: np.ndarray) -> np.ndarray:
     return load.assemble(basis, **fields)
 
 
-def cell_tangents(trials) -> tuple:
-    """((cells, (cells, 6, 6) Pa), ...): each cell's consistent tangent, the volume-weighted
-    mean over its points (symmetrized: the J2 return-map tangent is symmetric)."""
+def point_tangents(trials, elastic: np.ndarray) -> tuple:
+    """((cells, (cells, q, 6, 6) Pa, the part's elastic (6, 6) Pa), ...): the consistent
+    tangent of every point (symmetrized: the J2 return-map tangent is symmetric) plus
+    ``FLOOR`` times the elastic matrix, of ``elastic`` (parts, 6, 6) Pa."""
     out = []
     for part, _, _, step in trials:
-        dx = part.basis.dx
-        tangent = step.tangent.reshape(dx.shape + (6, 6))
-        mean = np.einsum("cqij,cq->cij", tangent, dx) / dx.sum(axis=1)[:, None, None]
-        out.append((part.cells, 0.5 * (mean + mean.transpose(0, 2, 1))))
+        tangent = step.tangent.reshape(part.basis.dx.shape + (6, 6))
+        tangent = 0.5 * (tangent + np.swapaxes(tangent, -1, -2))
+        C = elastic[part.index]
+        out.append((part.cells, (1 - FLOOR) * tangent + FLOOR * C, C))
     return tuple(out)
+
+
+def tangent_matrix(space, tangent: tuple, n: int) -> sp.csr_matrix:
+    """(n, n) ∫ eps(v) . (D - C) eps(u) over the creep cells: added to the elastic matrix
+    it makes the consistent tangent (``tangent`` from :func:`point_tangents`)."""
+    K = sp.csr_matrix((n, n))
+    for cells, D, C in tangent:
+        basis = skfem.Basis(space.mesh, space.elem, intorder=space.intorder, elements=cells)
+        delta = D - C
+        fields = {f"d{i}{j}": np.ascontiguousarray(delta[..., i, j])
+                  for i in range(6) for j in range(6)}
+
+        @skfem.BilinearForm
+        def form(u, v, w):
+            eu, ev = voigt_strain(u.grad), voigt_strain(v.grad)
+            return sum(w[f"d{i}{j}"] * ev[i] * eu[j] for i in range(6) for j in range(6))
+
+        A = form.assemble(basis, **fields).tocsr()
+        A.resize((n, n))
+        K = K + A
+    return K.tocsr()
 
 
 def solve_creep_increment(creep: CreepParts, model, F: np.ndarray, u: np.ndarray, N: int,
@@ -230,7 +258,7 @@ def solve_creep_increment(creep: CreepParts, model, F: np.ndarray, u: np.ndarray
     norms, factorizations, stats = [], 0, {}
     for iteration in range(MAX_ITERATIONS + 1):
         trials = _trial(creep, model, u, N, dt, T, active)
-        tangent = {part.index: t for (cells, t), part in zip(creep.tangent, creep.parts)}
+        tangent = {part.index: D for (_, D, _), part in zip(creep.tangent, creep.parts)}
         r = F - system.K @ u
         for basis, density in _correction(trials, tangent, model):
             r[:N] += _stress_load(basis, density)
@@ -245,7 +273,7 @@ def solve_creep_increment(creep: CreepParts, model, F: np.ndarray, u: np.ndarray
                               f"{MAX_ITERATIONS} iterations: relative residuals "
                               f"{', '.join(f'{n:.2e}' for n in norms[-4:])}")
         if iteration and norms[-1] > REFRESH * norms[-2]:
-            creep.tangent = cell_tangents(trials)
+            creep.tangent = point_tangents(trials, model.stiffness)
             system, factorizations = system_for(creep.tangent), factorizations + 1
         du, stats = solve(system, np.where(free, r, 0.0))
         u = u + du
