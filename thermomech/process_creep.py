@@ -18,7 +18,9 @@ equilibrium ``r(u) = F - ∫ eps(v) . sigma(u) = 0`` by Newton's method:
   with ``D`` the consistent tangent of each point (plus ``FLOOR`` times the elastic
   matrix): Newton's method. It is refactorized only when the residual falls by less than
   ``REFRESH`` per iteration (the previous increment's matrix is tried first: in a dwell
-  it rarely changes), so a converging increment is a modified Newton;
+  it rarely changes), so a converging increment is a modified Newton; when a fresh
+  tangent does not reduce the residual (``STALL``) the increment continues with the
+  elastic matrix (stiffer than any creep tangent: a slow but sure contraction);
 - converged when ``|r|`` on the free dofs is below ``TOLERANCE`` times the larger of
   ``|F|`` and ``|K u|`` there; after ``MAX_ITERATIONS`` a SolverError (exit 3).
 
@@ -41,13 +43,16 @@ from .mechanics import force_balance
 from .process_visco import mechanical_strain
 from .solder_creep import Anand, CreepMaterial, CreepState, CreepStep, Garofalo, creep_step
 
-MAX_ITERATIONS = 40
+MAX_ITERATIONS = 60
 """Newton iterations per increment before a SolverError."""
 TOLERANCE = 1e-10
 """Relative residual of a converged increment (each correction is solved to 1e-9 of its
 own right-hand side, so the residual keeps falling below that)."""
 REFRESH = 0.1
 """Refactorize the tangent when the residual falls by less than this factor."""
+STALL = 0.9
+"""A fresh tangent that reduces the residual by less than this falls back to the elastic
+matrix for the rest of the increment."""
 FLOOR = 1e-4
 """Fraction of the elastic matrix kept in the cell tangents: a fully relaxed cell (the hot
 dwell) has a deviatoric tangent near zero, which would make the matrix singular next to
@@ -256,6 +261,7 @@ def solve_creep_increment(creep: CreepParts, model, F: np.ndarray, u: np.ndarray
     force balance of the reactions -r)."""
     system = system_for(creep.tangent)
     norms, factorizations, stats = [], 0, {}
+    refreshed = stalled = False
     for iteration in range(MAX_ITERATIONS + 1):
         trials = _trial(creep, model, u, N, dt, T, active)
         tangent = {part.index: D for (_, D, _), part in zip(creep.tangent, creep.parts)}
@@ -273,8 +279,12 @@ def solve_creep_increment(creep: CreepParts, model, F: np.ndarray, u: np.ndarray
                               f"{MAX_ITERATIONS} iterations: relative residuals "
                               f"{', '.join(f'{n:.2e}' for n in norms[-4:])}")
         if iteration and norms[-1] > REFRESH * norms[-2]:
-            creep.tangent = point_tangents(trials, model.stiffness)
+            # the tangent, or, when even a fresh tangent did not reduce the residual, the
+            # elastic matrix: stiffer than every creep tangent, a contraction (slow but sure)
+            stalled = stalled or (refreshed and norms[-1] > STALL * norms[-2])
+            creep.tangent = () if stalled else point_tangents(trials, model.stiffness)
             system, factorizations = system_for(creep.tangent), factorizations + 1
+        refreshed = iteration and norms[-1] > REFRESH * norms[-2]
         du, stats = solve(system, np.where(free, r, 0.0))
         u = u + du
     for part, _, _, step in trials:
