@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import process_creep as creep_steps
 from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
@@ -91,6 +93,7 @@ class Increment:
     temperature: float
     result: WarpageResult
     time: float = 0.0
+    creep: tuple = ()  # process_creep.CreepRecord of each creep part
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class _State:
     activation_fields: tuple = ()  # ((part, nodal T_act), ...) parts born at a field
     activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
     visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
+    creep: object = None      # process_creep.CreepParts, None: no creep part
     time: float = 0.0         # s since the start of the recipe
 
 
@@ -140,8 +144,8 @@ def initial_temperature(package: MeshedPackage, loads: MechanicalLoads,
 
 def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
                   order: int | None = None, element: str | None = None, solver="auto",
-                  assembly: str = "auto", activation: str = "strain_free", thermal=None
-                  ) -> ProcessResult:
+                  assembly: str = "auto", activation: str = "strain_free", thermal=None,
+                  creep: dict | None = None) -> ProcessResult:
     """Solve the recipe ``loads.steps`` on ``package``: one result per increment.
 
     order, element, solver, assembly: as :func:`mechanics.solve_warpage`. activation:
@@ -149,8 +153,10 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     ``"with_strain"`` (Abaqus ADD=WITH STRAIN: a born part takes the strain of the nodes it
     attaches to, eps0 = 0, and its thermal strain counts from the recipe's initial
     temperature; kept as the negative control of the verification). thermal: the
-    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). ModelError
-    for a bad recipe (naming the step's field) or an ambiguous start temperature.
+    ``ThermalResult`` the ``"thermal"`` steps end at (``process_temperature``). creep:
+    part -> ``solder_creep.Garofalo`` or ``Anand`` law, parts that creep (``process_creep``:
+    Newton per increment). ModelError for a bad recipe (naming the step's field) or an
+    ambiguous start temperature.
     """
     if activation not in ("strain_free", "with_strain"):
         raise ValueError(f"unknown activation {activation!r}")
@@ -164,6 +170,8 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     state.field = thermal_steps.field_setup(setup, loads, thermal)
     state.visco = visco_parts(setup, loads)
     check_durations(loads, present, package.parts, state.visco)
+    state.creep = creep_steps.creep_parts(setup, creep)
+    creep_steps.check_creep(loads, present, list(package.parts), state.creep, state.field)
     solver_cache = Systems()
     out = []
     for index, step in enumerate(loads.steps):
@@ -214,6 +222,7 @@ def _birth(setup, state: _State, born: list[int], T: float) -> None:
     state.activation_fields = tuple(f for f in state.activation_fields if f[0] not in born
                                     ) + thermal_steps.born_fields(born, T)
     reset(state.visco, born)
+    creep_steps.reset_creep(state.creep, born)
 
 
 def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: float
@@ -247,7 +256,8 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         if state.visco is not None:  # the increment's moduli and history stress
             begin_increment(state.visco, state.active, duration * (fraction - previous),
                             begin + (end - begin) * 0.5 * (fraction + previous))
-        state.time, previous = start + duration * fraction, fraction
+        state.time, dt, previous = (start + duration * fraction, duration * (
+            fraction - previous), fraction)
         state.shrinkage = released.copy()
         for part, value in step.cure_shrinkage.items():
             state.shrinkage[parts.index(part)] += value * fraction
@@ -260,15 +270,20 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         mean = thermal_steps.mean(T, state.field)  # T itself when uniform
         check_left(state, step_path(index, step), mean)
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
-        system = _system(at, loads, state.active, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = solve_system(system, F)
+        if state.creep is None:
+            u, stats = solve_system(_system(at, loads, state.active, solver, assembly, cache), F)
+        else:
+            u, stats = creep_steps.solve_creep_increment(
+                state.creep, _model(at, state), F, state.u, setup.basis.N, dt, T, state.active,
+                partial(_system, at, loads, state.active, solver, assembly, cache), solve_system)
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
         stats["seconds"] = time.perf_counter() - tick
         out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats),
-                             state.time))
+                             state.time, creep_steps.creep_records(
+                                 state.creep, state.active, cache.setdefault("creep", {}))))
     return out
 
 
@@ -278,18 +293,23 @@ def _at(setup, state: _State, T: float):
     return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
-def _stiffness_key(setup, active: np.ndarray) -> bytes:
+def _stiffness_key(setup, active: np.ndarray, tangent: tuple | None = None) -> bytes:
     """What the constrained stiffness depends on: the active parts and their elasticity
-    matrices (they change with temperature only for temperature-dependent E or nu)."""
+    matrices (they change with temperature only for temperature-dependent E or nu), the
+    creep cells' tangents."""
+    creep = b"" if tangent is None else b"creep" + b"".join(t.tobytes() for _, t, _ in tangent)
     return active.tobytes() + setup.model.stiffness[active].tobytes() + \
-        setup.model.reduced[active].tobytes()
+        setup.model.reduced[active].tobytes() + creep
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems) -> System:
+def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems,
+            tangent: tuple | None = None) -> System:
     """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
-    rebuilt only when the active set or an active part's elasticity matrix changed)."""
-    return cache.get(_stiffness_key(setup, active), lambda history: _build_system(
-        setup, loads, active, solver, assembly, history))
+    rebuilt only when the active set or an active part's elasticity matrix changed).
+    ``tangent``: the creep cells' matrices (``process_creep``; an empty tuple: the elastic
+    matrix, assembled, for the Newton residual), None without creep."""
+    return cache.get(_stiffness_key(setup, active, tangent), lambda history: _build_system(
+        setup, loads, active, solver, assembly, history, tangent))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -313,10 +333,14 @@ def _masked(setup, parts_on: np.ndarray):
                                         reduced=setup.model.reduced * scale))
 
 
-def _stiffness(setup, parts_on: np.ndarray, assembly: str):
+def _stiffness(setup, parts_on: np.ndarray, assembly: str, tangent: tuple = ()):
     """(n, n) stiffness of the parts where ``parts_on`` (parts,) is set (the others
-    contribute zero: their elasticity matrix is multiplied by zero); bordered by the three
-    e_yy unknowns in generalized plane strain."""
+    contribute zero: their elasticity matrix is multiplied by zero), plus the creep
+    cells' ``tangent`` (``process_creep.tangent_matrix``, 3D); bordered by the three e_yy
+    unknowns in generalized plane strain."""
+    if tangent:
+        K = _stiffness(setup, parts_on, assembly)
+        return K + creep_steps.tangent_matrix(setup.basis, tangent, K.shape[0])
     reduced = setup.model.reduced[setup.part] * parts_on[setup.part][:, None, None]
     if _fast(setup, assembly) and not _generalized(setup):
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
@@ -341,8 +365,8 @@ def _system_matrix(setup, active: np.ndarray, assembly: str):
     return blocks
 
 
-def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
-                  ) -> System:
+def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list,
+                  tangent: tuple | None = None) -> System:
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
     n = _size(setup)
@@ -361,11 +385,13 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
-    solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
+    K = None if tangent is None else _stiffness(setup, active, assembly, tangent)
+    solve = factorized_condensed(_system_matrix(setup, active, assembly) if K is None else K,
+                                 fixed, n=n,
                                  solver=solver,
                                  grid=None if _generalized(setup) else space.grid)
     return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
-                   active_dofs, bodies, [0])
+                  active_dofs, bodies, [0], K)
 
 
 def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
@@ -436,7 +462,8 @@ def _model(setup, state: _State) -> ProcessModel:
                         births=state.births, space=setup.basis,
                         activation_fields=state.activation_fields,
                         activation_space=state.field.space if state.field else None,
-                        history=history_fields(state.visco, state.active))
+                        history=history_fields(state.visco, state.active)
+                        + creep_steps.creep_fields(state.creep, setup.model, state.active))
 
 
 def _result(setup, loads, state: _State, u: np.ndarray, stats: dict) -> WarpageResult:

@@ -41,6 +41,7 @@ class System:
     active_dofs: np.ndarray
     bodies: list            # part names of each face-connected body (process_bodies)
     solves: list            # [number of solves with this factorization]
+    K: object = None        # the assembled matrix (creep's Newton residual), else None
 
 
 class Systems:

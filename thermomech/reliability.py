@@ -6,13 +6,17 @@ docs/reliability.md).
    :mod:`thermomech.board_mechanics`), meshed with the model's mesh options; the joints are
    the discrete columns of ``reliability.joints`` (``ball_model = "discrete"``);
 2. the ``[reliability]`` cycle as process steps (:mod:`thermomech.reliability_spec`),
-   solved by :func:`thermomech.process.solve_process` with the model's supports (linear
-   elastic solder: creep along the cycle is not in this version);
+   solved by :func:`thermomech.process.solve_process` with the model's supports, the joints
+   creeping (``solder_creep``: Anand or Garofalo with the published constants of their
+   solder, :mod:`thermomech.process_creep`; ``"none"``: elastic joints);
 3. per joint the engineering shear strain averaged over a layer at each pad
    (:mod:`thermomech.solder_joints`) at every increment of the last cycle, its range, and
-   Engelmaier's N50 (:mod:`thermomech.solder_life`); the critical joint is the one of the
-   largest range (shortest life); for comparison the distance-to-neutral-point estimate
-   ``dgamma = L_D dalpha dT / h`` of the critical joint.
+   Engelmaier's N50 (:mod:`thermomech.solder_life`); with creep, the inelastic energy
+   density per cycle averaged over the pad layers (the joints are cut there, so the layer
+   is a row of cells) and Darveaux's life from it; the critical joint is the one of the
+   shortest life; for comparison the distance-to-neutral-point estimate
+   ``dgamma = L_D dalpha dT / h`` of the critical joint and the energy of a material point
+   driven by the FE pad strains (``creep_estimate``).
 """
 
 from __future__ import annotations
@@ -32,12 +36,16 @@ from .model_file import Model
 from .process import ProcessResult, solve_process
 from .progress import stage
 from .reliability_spec import CycleStep, ReliabilitySpec, cycle_steps
+from .solder_creep import ANAND, garofalo_from_anand
 from .solder_joints import (
     PADS,
     CreepEstimate,
+    JointCreep,
     Joints,
     creep_estimate,
     find_joints,
+    joint_creep,
+    layered_joints,
     pad_points,
     pad_shear,
     shear_range,
@@ -56,8 +64,10 @@ class ReliabilityResult:
     """Per joint (n joints in the meshed region): ``pad_range`` (n, 2) shear-strain range
     at the board-side and package-side pads, ``shear_range`` (n,) the larger, ``n50`` (n,)
     Engelmaier cycles; ``critical`` the index of the shortest life; ``history`` (n, 2, k, 2)
-    the pad-averaged (gamma_xz, gamma_yz) at the k increments of the last cycle;
-    ``estimate`` the DNP estimate of the critical joint; ``process`` every increment."""
+    the pad-averaged (gamma_xz, gamma_yz) at the k increments of the last cycle
+    (``full_history`` at every increment); ``estimate`` the DNP estimate of the critical
+    joint; ``fe_creep`` the FE creep per joint (None: elastic joints); ``creep`` the
+    material-point comparison; ``process`` every increment."""
 
     spec: ReliabilitySpec
     package: MeshedPackage
@@ -73,6 +83,9 @@ class ReliabilityResult:
     creep: CreepEstimate
     darveaux: DarveauxLife | None
     seconds: dict
+    fe_creep: JointCreep | None = None
+    full_history: np.ndarray | None = None
+    creep_law: str = "none"
 
 
 def reliability_layout(model: Model) -> Layout:
@@ -115,48 +128,69 @@ def assess_reliability(model: Model, solver="auto") -> ReliabilityResult:
     seconds = {}
     tick = time.perf_counter()
     with stage("mesh the package on its board"):
-        package = mesh_layout(reliability_layout(model), model.mesh, model.all_materials)
+        layout = layered_joints(reliability_layout(model), spec.joints, spec.layer_thickness)
+        package = mesh_layout(layout, model.mesh, model.all_materials)
     joints = find_joints(package, spec.joints)
     points, weights = pad_points(joints, spec.layer_thickness)
     seconds["mesh"] = time.perf_counter() - tick
     steps = cycle_steps(spec)
+    material = package.part_materials[spec.joints]
+    law = creep_law(spec, material)
     tick = time.perf_counter()
-    with stage(f"solve the cycle ({sum(s.step.increments for s in steps)} increments)"):
-        process = solve_process(package, reliability_loads(model, spec), solver=solver)
+    increments_total = sum(s.step.increments for s in steps)
+    with stage(f"solve the cycle ({increments_total} increments"
+               f"{', ' + law.name + ' creep' if law else ', elastic joints'})"):
+        process = solve_process(package, reliability_loads(model, spec), solver=solver,
+                                creep={spec.joints: law} if law else None)
     seconds["solve"] = time.perf_counter() - tick
     tick = time.perf_counter()
     last = [i for i, s in enumerate(steps) if s.cycle == spec.cycles]
+    full = np.stack([pad_shear(inc.result, joints, points, weights)
+                     for inc in process.increments], axis=2)
     increments = [inc for inc in process.increments if inc.step in last]
-    final = [inc.result for inc in increments]
-    history = np.stack([pad_shear(r, joints, points, weights) for r in final], axis=2)
+    history = full[:, :, len(process.increments) - len(increments):]
     pad_range = shear_range(history)
     gamma = pad_range.max(axis=1)
     n50 = np.full(joints.count, np.inf)
     loaded = gamma > 0
     n50[loaded] = engelmaier_cycles(gamma[loaded], spec.mean_temperature,
                                     spec.dwell_time / 60.0, spec.fatigue_ductility)
+    fe = None if law is None else joint_creep(
+        process.increments, [s.cycle for s in steps], joints,
+        list(package.parts).index(spec.joints), spec.layer_thickness)
     seconds["evaluate"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    material = package.part_materials[spec.joints]
-    with stage("creep estimate per joint"):
+    with stage("material-point creep estimate per joint (comparison)"):
         creep = creep_estimate(spec, steps, joints, history,
                                [inc.temperature for inc in increments], material)
     seconds["creep_estimate"] = time.perf_counter() - tick
-    darveaux = joint_darveaux(spec, joints, creep) if spec.model == "darveaux" else None
+    darveaux = joint_darveaux(spec, joints, fe) if spec.model == "darveaux" else None
     life = n50 if darveaux is None else darveaux.cycles
     critical = int(np.argmin(life)) if np.isfinite(life).any() else int(np.argmax(gamma))
-    estimate = dnp_estimate(final[-1], joints, spec, critical)
+    estimate = dnp_estimate(increments[-1].result, joints, spec, critical)
     return ReliabilityResult(spec, package, joints, steps, process, history, pad_range,
-                             gamma, n50, critical, estimate, creep, darveaux, seconds)
+                             gamma, n50, critical, estimate, creep, darveaux, seconds, fe,
+                             full, law.name if law else "none")
 
 
-def joint_darveaux(spec: ReliabilitySpec, joints: Joints, creep: CreepEstimate
+def creep_law(spec: ReliabilitySpec, material: str):
+    """The joints' creep law (Anand, or its Garofalo form) from the published constants
+    of their solder; None for ``solder_creep = "none"`` or a solder without constants."""
+    if spec.solder_creep == "none" or material not in ANAND:
+        return None
+    law = ANAND[material]
+    return law if spec.solder_creep == "anand" else garofalo_from_anand(law)
+
+
+def joint_darveaux(spec: ReliabilitySpec, joints: Joints, creep: JointCreep | None
                    ) -> DarveauxLife:
-    """Darveaux's life per joint from the energy estimate; the crack path is the diameter
-    of the round section of the column's area. Infinite where no energy is dissipated."""
-    if creep.energy is None:
-        raise ModelError("reliability.model", f"\"darveaux\" needs the energy estimate: "
-                                              f"{creep.note}")
+    """Darveaux's life per joint from the FE energy per cycle (the last cycle, pad layer
+    averaged); the crack path is the diameter of the round section of the column's area.
+    Infinite where no energy is dissipated."""
+    if creep is None:
+        raise ModelError("reliability.model", "\"darveaux\" needs the FE creep energy: the "
+                                              "joints' solder has no published creep "
+                                              f"constants (known: {', '.join(ANAND)})")
     diameter = 2 * np.sqrt(joints.side[:, 0] * joints.side[:, 1] / np.pi)
     out = [np.full(joints.count, np.inf) for _ in range(3)]
     loaded = creep.energy > 0
@@ -221,8 +255,8 @@ def reliability_summary(result: ReliabilityResult) -> dict:
             "shear_strain_range": float(result.shear_range[i]),
             **{f"shear_strain_range_{pad}": float(result.pad_range[i, k])
                for k, pad in enumerate(PADS)},
-            "energy_density_J_per_m3": _item(result.creep.energy, i),
-            "creep_shear_strain_range": _item(result.creep.creep_range, i),
+            **_creep_row(result.fe_creep, i),
+            "energy_density_material_point_J_per_m3": _item(result.creep.energy, i),
             "n50_cycles": _finite_or_none(result.n50[i]),
             **_darveaux_row(result.darveaux, i)})
     critical = rows[result.critical]
@@ -236,17 +270,68 @@ def reliability_summary(result: ReliabilityResult) -> dict:
                   "start_temperature_C": spec.start_temperature},
         "fatigue_ductility": spec.fatigue_ductility,
         "averaging_layer_um": convert(spec.layer_thickness, "length", "um"),
-        "solder_model": "linear elastic in the FE cycle (creep along it: not yet)",
-        "energy_estimate": result.creep.note,
+        "solder_model": (f"{result.creep_law} creep in the FE cycle (process_creep: Newton "
+                         f"per increment)" if result.fe_creep is not None else
+                         "linear elastic in the FE cycle (solder_creep = \"none\" or no "
+                         "published constants for the joints' solder)"),
+        "energy_material_point": f"comparison only: {result.creep.note}",
+        "newton": _newton(result.process),
         "symmetry": result.package.symmetry,
         "joint_count_meshed": joints.count,
         "critical_joint": {**critical, "pad": PADS[int(np.argmax(
             result.pad_range[result.critical]))]},
         "dnp_estimate": result.estimate,
+        "hysteresis": _hysteresis(result),
         "joints": rows,
         "mesh": {"cells": int(result.package.ncells)},
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
+
+
+def _creep_row(fe, i: int) -> dict:
+    if fe is None:
+        return {"energy_density_J_per_m3": None, "creep_shear_strain_range": None}
+    pad = int(fe.pad[i])
+    return {"energy_density_J_per_m3": float(fe.energy[i]), "energy_pad": PADS[pad],
+            "energy_density_per_cycle_J_per_m3": fe.per_cycle[:, i, pad].tolist(),
+            "energy_cycle_change": _finite_or_none(fe.cycle_change[i]),
+            "creep_shear_strain_range": float(fe.creep_range[i])}
+
+
+def _newton(process: ProcessResult) -> dict | None:
+    """Newton iterations and tangent factorizations of the creep increments."""
+    stats = [inc.result.stats for inc in process.increments]
+    if not stats or "newton_iterations" not in stats[0]:
+        return None
+    iterations = [s["newton_iterations"] for s in stats]
+    return {"increments": len(stats), "iterations_total": int(sum(iterations)),
+            "iterations_max": int(max(iterations)),
+            "tangent_factorizations": int(sum(s["tangent_factorizations"] for s in stats)),
+            "relative_residual_max": max(s["newton_residuals"][-1] for s in stats)}
+
+
+def _hysteresis(result: ReliabilityResult) -> dict | None:
+    """The critical joint's pad-averaged shear strain and stress at every increment (at
+    the pad of its energy), and the loop area of each cycle, sum over (xz, yz) of
+    the integral of tau d gamma (trapezoid), J/m^3."""
+    fe, i = result.fe_creep, result.critical
+    if fe is None:
+        return None
+    pad = int(fe.pad[i])
+    gamma, tau = result.full_history[i, pad], fe.stress[i, pad]  # (k, 2)
+    cycles = np.array([s.cycle for s in result.steps])[
+        [inc.step for inc in result.process.increments]]
+    areas = []
+    for c in range(1, int(cycles.max()) + 1):
+        rows = np.r_[np.flatnonzero(cycles < c)[-1], np.flatnonzero(cycles == c)]
+        areas.append(float(sum(np.trapezoid(tau[rows, k], gamma[rows, k]) for k in (0, 1))))
+    return {"joint": i, "pad": PADS[pad],
+            "time_s": [inc.time for inc in result.process.increments],
+            "temperature_C": [inc.temperature for inc in result.process.increments],
+            "gamma_xz": gamma[:, 0].tolist(), "gamma_yz": gamma[:, 1].tolist(),
+            "tau_xz_Pa": tau[:, 0].tolist(), "tau_yz_Pa": tau[:, 1].tolist(),
+            "loop_area_per_cycle_J_per_m3": areas,
+            "energy_per_cycle_J_per_m3": fe.per_cycle[:, i, pad].tolist()}
 
 
 def _darveaux_row(life: DarveauxLife | None, i: int) -> dict:
@@ -270,9 +355,12 @@ def format_reliability(summary: dict) -> str:
     cycle = summary["cycle"]
     n50, estimate = _cycles(c["n50_cycles"]), _cycles(e["n50_cycles"])
     energy = c["energy_density_J_per_m3"]
-    extra = [f"energy estimate {energy:.4g} J/m^3 per cycle, creep shear-strain range "
-             f"{c['creep_shear_strain_range']:.4g} ({summary['energy_estimate']})"
-             if energy is not None else f"energy estimate: none ({summary['energy_estimate']})"]
+    extra = [f"FE creep energy {energy:.4g} J/m^3 in the last cycle "
+             f"({c['energy_pad'].replace('_', ' ')} layer; change from the cycle before "
+             f"{_percent(c['energy_cycle_change'])}), creep shear-strain range "
+             f"{c['creep_shear_strain_range']:.4g}; material point "
+             f"{_cycles(c['energy_density_material_point_J_per_m3'])} J/m^3"
+             if energy is not None else f"FE creep: none ({summary['solder_model']})"]
     if "darveaux_cycles" in c:
         extra.append(f"Darveaux: initiation {_cycles(c['darveaux_initiation_cycles'])}, life "
                      f"{_cycles(c['darveaux_cycles'])} cycles")
@@ -287,6 +375,10 @@ def format_reliability(summary: dict) -> str:
         f"DNP estimate: dalpha {e['cte_mismatch_ppm_per_K']:.3g} ppm/K "
         f"({e['cte_mismatch_basis']}), h {e['joint_height_mm']:.4g} mm: shear-strain range "
         f"{e['shear_strain_range']:.4g}, N50 {estimate} cycles", *extra])
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:+.2f} %"
 
 
 def _cycles(value) -> str:

@@ -35,7 +35,9 @@ class ReliabilitySpec:
                               "15 min dwells (PHYSICS_NEXT.md 6.1, hindawi tswj 2014/807693)")
     cycles: int = param(3, None, "number of cycles; the last one is evaluated",
                         "issue 17: three cycles so the hysteresis stabilizes")
-    ramp_increments: int = param(2, None, "solves per ramp")
+    ramp_increments: int = param(4, None, "solves per ramp", "docs/reliability.md: the "
+                                 "energy per cycle with 2, 4 and 8")
+    dwell_increments: int = param(2, None, "solves per dwell (the creep relaxing)")
     start_temperature: float = param(25.0, "temperature", "the assembly is stress-free here "
                                      "and brought to low_temperature before the first cycle")
     joints: str = param("balls", None, "the part whose boxes are the joints (discrete "
@@ -47,11 +49,12 @@ class ReliabilitySpec:
     fatigue_ductility: float = param(0.325, "dimensionless", "eps_f' of Engelmaier",
                                      "eutectic SnPb (Engelmaier; PHYSICS_NEXT.md 6.1)")
     model: str = param("engelmaier", None, "engelmaier | darveaux", choices=LIFE_MODELS)
-    solder_creep: str = param("anand", None, "creep law of the per-joint energy estimate: "
-                              "anand | garofalo | none (the joints' material needs published "
-                              "constants: sac305, snpb)", choices=CREEP_LAWS)
+    solder_creep: str = param("anand", None, "creep law of the joints in the FE cycle "
+                              "(process_creep) and of the material-point comparison: "
+                              "anand | garofalo | none (elastic joints; the joints' material "
+                              "needs published constants: sac305, snpb)", choices=CREEP_LAWS)
     creep_substeps: int = param(100, None, "material-point steps per ramp and per dwell of "
-                                "the energy estimate", "docs/reliability.md: its error")
+                                "the material-point comparison", "docs/reliability.md")
     darveaux: DarveauxConstants | None = param(None, None, "[reliability.darveaux]: K1-K4, "
                                                "their averaging layer and source (for "
                                                "model = \"darveaux\"; none is shipped)",
@@ -72,7 +75,7 @@ class ReliabilitySpec:
             raise ModelError(f"{where}.solder_creep", f"must be one of "
                                                       f"{', '.join(CREEP_LAWS)}, got "
                                                       f"{self.solder_creep!r}")
-        for name in ("cycles", "ramp_increments", "creep_substeps"):
+        for name in ("cycles", "ramp_increments", "dwell_increments", "creep_substeps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ModelError(f"{where}.{name}", f"must be a whole number >= 1, got "
@@ -124,14 +127,16 @@ def cycle_steps(spec: ReliabilitySpec) -> tuple[CycleStep, ...]:
     """The steps of the cycle: to the low temperature, then per cycle ramp up, dwell high,
     ramp down, dwell low."""
     lead = spec.ramp_time * abs(spec.start_temperature - spec.low_temperature) / spec.swing
-    out = [CycleStep(ProcessStep(name="to low temperature", temperature=spec.low_temperature,
-                                 increments=spec.ramp_increments), lead, 0)]
+    ramp, dwell = spec.ramp_increments, spec.dwell_increments
+
+    def step(name, temperature, increments, duration, cycle):
+        return CycleStep(ProcessStep(name=name, temperature=temperature, increments=increments,
+                                     duration=duration), duration, cycle)
+
+    out = [step("to low temperature", spec.low_temperature, ramp, lead, 0)]
     for k in range(1, spec.cycles + 1):
-        out += [
-            CycleStep(ProcessStep(name=f"cycle {k} ramp up", temperature=spec.high_temperature,
-                                  increments=spec.ramp_increments), spec.ramp_time, k),
-            CycleStep(ProcessStep(name=f"cycle {k} dwell high"), spec.dwell_time, k),
-            CycleStep(ProcessStep(name=f"cycle {k} ramp down", temperature=spec.low_temperature,
-                                  increments=spec.ramp_increments), spec.ramp_time, k),
-            CycleStep(ProcessStep(name=f"cycle {k} dwell low"), spec.dwell_time, k)]
+        out += [step(f"cycle {k} ramp up", spec.high_temperature, ramp, spec.ramp_time, k),
+                step(f"cycle {k} dwell high", None, dwell, spec.dwell_time, k),
+                step(f"cycle {k} ramp down", spec.low_temperature, ramp, spec.ramp_time, k),
+                step(f"cycle {k} dwell low", None, dwell, spec.dwell_time, k)]
     return tuple(out)

@@ -332,33 +332,53 @@ def _solve_garofalo(q_trial, dt, ln_rate0, c2, c3, G, tol=1e-12, iterations=200)
 
 def _solve_anand(law: Anand, q_trial, dt, kelvin, s_old, u, G, tol=1e-11, iterations=100):
     """Damped Newton on (u = ln dp, s) for the two backward-Euler equations of Anand's
-    model. Returns u, s_n+1 and du / dq_tr."""
-    s = s_old.copy()
+    model, iterating only on the points not yet converged. A point is converged when its
+    residual is below ``tol`` (relative to u, and to s_old for the resistance) or, as in
+    ``_solve_garofalo``, when its Newton step is below ``1e-3 tol``: near full relaxation
+    (q -> 0) q loses digits to cancellation and the residual stalls above ``tol``.
+    Returns u, s_n+1 and du / dq_tr."""
+    u, s = u.copy(), s_old.copy()
     upper = np.log(q_trial / (3 * G))
     ln_z0 = -np.log(dt) - np.log(law.a) + law.q_over_r / kelvin  # ln z = u + ln_z0
+    todo = np.arange(len(u))
+
+    def system(at, s_at, u_at):
+        return _anand_system(law, q_trial[at], dt, kelvin[at], s_old[at], s_at, u_at, G,
+                             ln_z0[at])
+
     for _ in range(iterations):
-        F, J = _anand_system(law, q_trial, dt, kelvin, s_old, s, u, G, ln_z0)
-        if np.all(np.abs(F) < tol * (1 + np.abs(u))):
-            break
+        F, J = system(todo, s[todo], u[todo])
+        norm = np.abs(F).max(axis=0)
         det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
         du = -(J[1, 1] * F[0] - J[0, 1] * F[1]) / det
         ds = -(-J[1, 0] * F[0] + J[0, 0] * F[1]) / det
-        norm = np.abs(F).max(axis=0)
-        damping = np.ones_like(u)
+        scale = tol * (1 + np.abs(u[todo]))
+        done = (norm < scale) | ((np.abs(du) < 1e-3 * scale)
+                                 & (np.abs(ds) < 1e-3 * tol * s_old[todo]))
+        todo, norm, du, ds = todo[~done], norm[~done], du[~done], ds[~done]
+        if not len(todo):
+            break
+        damping = np.ones(len(todo))
         for _ in range(40):  # backtracking: stay in the domain and reduce the residual
-            u_try, s_try = u + damping * du, s + damping * ds
-            ok = (u_try < upper) & (s_try > 0)
-            F_try, _ = _anand_system(law, q_trial, dt, kelvin, s_old, np.where(ok, s_try, s),
-                                     np.where(ok, u_try, u), G, ln_z0)
-            done = norm < tol * (1 + np.abs(u))
+            u_try, s_try = u[todo] + damping * du, s[todo] + damping * ds
+            ok = (u_try < upper[todo]) & (s_try > 0)
+            F_try, _ = system(todo, np.where(ok, s_try, s[todo]), np.where(ok, u_try, u[todo]))
             better = ok & (np.abs(F_try).max(axis=0) < norm)
-            if np.all(better | done):
+            if np.all(better):
                 break
-            damping = np.where(better | done, damping, 0.5 * damping)
-        u, s = u + damping * du, s + damping * ds
+            damping = np.where(better, damping, 0.5 * damping)
+        # no reduction found (the residual at its round-off floor): the full step, if
+        # it stays in the domain, so that the step criterion can end the iteration
+        full = ~better & (u[todo] + du < upper[todo]) & (s[todo] + ds > 0)
+        damping = np.where(full, 1.0, damping)
+        u[todo] += np.where(better | full, damping * du, 0.0)
+        s[todo] += np.where(better | full, damping * ds, 0.0)
     else:
         raise SolverError(f"Anand return mapping: Newton did not converge in {iterations} "
-                          f"iterations (largest |residual| {np.max(np.abs(F)):.3g})")
+                          f"iterations at {len(todo)} points (largest |residual| "
+                          f"{np.max(norm):.3g})")
+    every = np.arange(len(u))
+    _, J = system(every, s, u)
     dF1_dq = -(1.0 / law.m) * _coth(law.xi * (q_trial - 3 * G * np.exp(u)) / s) * law.xi / s
     det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
     return u, s, -(J[1, 1] * dF1_dq) / det

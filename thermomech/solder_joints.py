@@ -2,14 +2,18 @@
 pad (issue 17; PHYSICS_NEXT.md 6.1: "the FE shear-strain range of the critical joint,
 volume-averaged over the interface layer").
 
-A joint is one box of the joint part (discrete balls: a square column of the ball's
-cross-section area). Its engineering shear strains ``gamma_xz = du_x/dz + du_z/dx`` and
-``gamma_yz`` are averaged over the layer ``[z_bottom, z_bottom + t]`` (board side) and
-``[z_top - t, z_top]`` (package side) of its modelled section by a Gauss-Legendre rule of
-the finite-element field (4 x 4 x 2 points per layer: exact for the quadratic elements'
-strain when the layer lies in one cell). On a half or quarter model, a joint centred on a
-symmetry plane is cut in two: the component that is odd across that plane averages to zero
-over the whole joint and is set to zero, the even one is the modelled half's mean.
+A joint is one column of the joint part (discrete balls: a square column of the ball's
+cross-section area): its boxes of one x-y footprint (``layered_joints`` cuts each at the
+averaging layers, so that the mesh has cell faces there). Its engineering shear strains
+``gamma_xz = du_x/dz + du_z/dx`` and ``gamma_yz`` are averaged over the layer
+``[z_bottom, z_bottom + t]`` (board side) and ``[z_top - t, z_top]`` (package side) of its
+modelled section by a Gauss-Legendre rule of the finite-element field (4 x 4 x 2 points
+per layer: exact for the quadratic elements' strain when the layer lies in one cell).
+History values at the quadrature points (the creep energy, stress) are averaged over the
+points in the layer (``pad_layer_keys``: exact volume averages when the layer is a row of
+cells). On a half or quarter model, a joint centred on a symmetry plane is cut in two: the
+component that is odd across that plane averages to zero over the whole joint and is set
+to zero, the even one is the modelled half's mean.
 
 The shear-strain range of a pad over a cycle is the largest distance between two of its
 (gamma_xz, gamma_yz) states; the joint's range is the larger of its two pads'. DNP is the
@@ -25,6 +29,7 @@ import numpy as np
 
 from .creep_paths import strain_path
 from .errors import ModelError
+from .geometry import Box, Layout
 from .solder_creep import ANAND, solder_creep_material
 
 PADS = ("board_side", "package_side")
@@ -76,9 +81,14 @@ def find_joints(package, part: str, field: str = "reliability.joints") -> Joints
         raise ModelError("package.ball_model", f"the joints ({part!r}) are a homogenized "
                                                f"layer: set ball_model = \"discrete\" (one "
                                                f"column per ball)")
-    lo = np.array([[b.x[0], b.y[0]] for b in boxes])
-    hi = np.array([[b.x[1], b.y[1]] for b in boxes])
-    z = np.array([b.z for b in boxes])
+    footprints = np.array([[b.x[0], b.y[0], b.x[1], b.y[1]] for b in boxes])
+    keys, which = np.unique(footprints, axis=0, return_inverse=True)
+    which = which.ravel()
+    lo, hi = keys[:, :2], keys[:, 2:]
+    z = np.column_stack([
+        np.full(len(keys), np.inf), np.full(len(keys), -np.inf)])
+    np.minimum.at(z[:, 0], which, [b.z[0] for b in boxes])
+    np.maximum.at(z[:, 1], which, [b.z[1] for b in boxes])
     cut = {"none": (False, False), "half": (True, False), "quarter": (True, True)}[
         package.symmetry]
     lower = lo.copy()
@@ -91,6 +101,48 @@ def find_joints(package, part: str, field: str = "reliability.joints") -> Joints
     on_plane = np.column_stack([cut[a] & (np.abs(centres[:, a]) < tol) for a in (0, 1)])
     return Joints(centres[keep], lower[keep], hi[keep], z[keep, 0], z[keep, 1],
                   on_plane[keep], (hi - lo)[keep])
+
+
+def layered_joints(layout, part: str, thickness: float):
+    """``layout`` with every box of ``part`` cut in z at ``thickness`` above its bottom and
+    below its top (same part and material): the averaging layers become rows of cells.
+    Boxes thinner than three layers are kept whole."""
+    boxes = []
+    for b in layout.boxes:
+        if b.part != part or b.z[1] - b.z[0] <= 3 * thickness:
+            boxes.append(b)
+            continue
+        cuts = (b.z[0], b.z[0] + thickness, b.z[1] - thickness, b.z[1])
+        boxes += [Box(b.part, b.material, b.x, b.y, (lo, hi))
+                  for lo, hi in zip(cuts[:-1], cuts[1:])]
+    return Layout(tuple(boxes), layout.materials, layout.dies)
+
+
+def pad_layer_keys(joints: Joints, points: np.ndarray, thickness: float) -> np.ndarray:
+    """(c, q) ``2 joint + pad`` of each quadrature point (3, c, q) m lying in a joint's
+    board-side (pad 0) or package-side (pad 1) averaging layer, -1 elsewhere."""
+    x, y, z = points
+    key = np.full(x.shape, -1, dtype=np.int64)
+    slack = 1e-9 * float(np.max(joints.height))
+    for j in range(joints.count):  # joints, not points: the points are vectorized
+        inside = ((x >= joints.lower[j, 0]) & (x <= joints.upper[j, 0])
+                  & (y >= joints.lower[j, 1]) & (y <= joints.upper[j, 1]))
+        key[inside & (z <= joints.bottom[j] + thickness + slack)] = 2 * j
+        key[inside & (z >= joints.top[j] - thickness - slack)] = 2 * j + 1
+    return key
+
+
+def pad_average(values: np.ndarray, key: np.ndarray, weights: np.ndarray, count: int
+                ) -> np.ndarray:
+    """(..., n, 2) volume averages over each joint's pad layers of ``values`` (..., c, q)
+    at the points of ``key`` (c, q) (``pad_layer_keys``) with ``weights`` (c, q) m^3."""
+    hit = key >= 0
+    volume = np.bincount(key[hit], weights[hit], minlength=2 * count)
+    flat = values[..., hit].reshape(-1, int(hit.sum()))
+    sums = np.array([np.bincount(key[hit], v * weights[hit], minlength=2 * count)
+                     for v in flat])
+    mean = sums / np.where(volume > 0, volume, np.nan)
+    return mean.reshape(values.shape[:-2] + (count, 2))
 
 
 def pad_points(joints: Joints, thickness: float) -> tuple[np.ndarray, np.ndarray]:
@@ -151,11 +203,12 @@ class CreepEstimate:
 
 def creep_estimate(spec, steps, joints: Joints, history: np.ndarray, temperatures,
                    material: str) -> CreepEstimate:
-    """The energy estimate of docs/reliability.md: the elastic FE pad-layer shear strains
-    are linear in the temperature, ``gamma = g (T - T_start)`` with ``g`` from the last
-    cycle's ``history`` (n, 2, k, 2) at ``temperatures`` (k,) degC; imposed on a material
-    point of the joint's solder (``strain_path``: the other stresses zero) through every
-    step of the cycle, ``spec.creep_substeps`` backward-Euler steps per ramp or dwell."""
+    """The material-point energy of docs/reliability.md (a comparison for the FE creep):
+    the FE pad-layer shear strains taken linear in the temperature,
+    ``gamma = g (T - T_start)`` with ``g`` from the last cycle's ``history`` (n, 2, k, 2)
+    at ``temperatures`` (k,) degC, imposed on a material point of the joint's solder
+    (``strain_path``: the other stresses zero) through every step of the cycle,
+    ``spec.creep_substeps`` backward-Euler steps per ramp or dwell."""
     if spec.solder_creep == "none":
         return CreepEstimate(None, None, "reliability.solder_creep = \"none\"")
     if material not in ANAND:
@@ -174,7 +227,7 @@ def creep_estimate(spec, steps, joints: Joints, history: np.ndarray, temperature
     creep = path.creep_strain[last:][:, :, [4, 3]].transpose(1, 0, 2)[:, None]
     return CreepEstimate(energy, shear_range(creep)[:, 0],
                          f"{spec.solder_creep} ({material}), material point driven by the "
-                         f"elastic FE shear strains")
+                         f"FE pad-layer shear strains (linear in T)")
 
 
 def _profile(spec, steps) -> tuple[np.ndarray, np.ndarray, int]:
@@ -190,3 +243,57 @@ def _profile(spec, steps) -> tuple[np.ndarray, np.ndarray, int]:
         times += list(times[-1] + step.duration * fraction)
         temps += list(temps[-1] + (end - temps[-1]) * fraction)
     return np.array(times), np.array(temps), last
+
+
+@dataclass(frozen=True)
+class JointCreep:
+    """Per joint from the FE creep of the cycle (n joints, c cycles, k increments):
+    ``per_cycle`` (c, n, 2) inelastic energy density dissipated in each cycle, volume
+    averaged over each pad layer, J/m^3; ``energy`` (n,) that of the last cycle at the pad
+    where it is larger (``pad`` (n,)); ``creep_range`` (n,) the range of the pad-averaged
+    creep shear strains (gamma_xz, gamma_yz) over the last cycle at that pad; ``stress``
+    (n, 2, k, 2) the pad-averaged shear stresses (tau_xz, tau_yz) Pa at every increment."""
+
+    per_cycle: np.ndarray
+    energy: np.ndarray
+    pad: np.ndarray
+    creep_range: np.ndarray
+    stress: np.ndarray
+
+    @property
+    def cycle_change(self) -> np.ndarray:
+        """(n,) relative change of the energy per cycle from the last cycle but one to the
+        last (at the last cycle's pad): how far the hysteresis has stabilized."""
+        if len(self.per_cycle) < 2:
+            return np.full(len(self.energy), np.nan)
+        rows = np.arange(len(self.energy))
+        last, before = self.per_cycle[-1][rows, self.pad], self.per_cycle[-2][rows, self.pad]
+        return (last - before) / np.where(last > 0, last, np.nan)
+
+
+def joint_creep(increments, cycle_of_step, joints: Joints, part: int, thickness: float
+                ) -> JointCreep:
+    """:class:`JointCreep` from the process increments (their ``creep`` records of the
+    joints' part index ``part``); ``cycle_of_step`` (steps,) the cycle of each step (0: the
+    lead-in)."""
+    records = [next(r for r in inc.creep if r.part == part) for inc in increments]
+    key = pad_layer_keys(joints, records[0].points, thickness)
+    weights = records[0].weights
+    energy = pad_average(np.stack([r.energy for r in records]), key, weights, joints.count)
+    shear = [4, 3]  # (gamma_xz, gamma_yz), (tau_xz, tau_yz) in Voigt order
+    stress = pad_average(np.stack([r.stress[shear] for r in records]), key, weights,
+                         joints.count)  # (k, 2, n, 2)
+    creep = pad_average(np.stack([r.creep_strain[shear] for r in records]), key, weights,
+                        joints.count)
+    for field in (stress, creep):  # odd across the symmetry plane the joint is centred on
+        field[:, 0, joints.on_plane[:, 0]] = 0.0
+        field[:, 1, joints.on_plane[:, 1]] = 0.0
+    cycle = np.asarray(cycle_of_step)[[inc.step for inc in increments]]
+    ends = [int(np.flatnonzero(cycle <= c)[-1]) for c in range(int(cycle.max()) + 1)]
+    per_cycle = np.stack([energy[b] - energy[a] for a, b in zip(ends[:-1], ends[1:])])
+    pad = per_cycle[-1].argmax(axis=1)
+    rows = np.arange(joints.count)
+    last = slice(ends[-2], None)
+    creep_last = creep[last].transpose(2, 3, 0, 1)  # (n, 2 pads, k, 2)
+    return JointCreep(per_cycle, per_cycle[-1][rows, pad],
+                      pad, shear_range(creep_last)[rows, pad], stress.transpose(2, 3, 0, 1))
