@@ -125,6 +125,7 @@ class _State:
     activation_loads: dict = None  # (part, its stiffness) -> (N,) load of its delta
     visco: object = None      # process_visco.ViscoParts, None: no viscoelastic part
     creep: object = None      # process_creep.CreepParts, None: no creep part
+    creep_points: dict = None  # creep part -> (quadrature points, weights) of its records
     time: float = 0.0         # s since the start of the recipe
 
 
@@ -170,7 +171,7 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     state.field = thermal_steps.field_setup(setup, loads, thermal)
     state.visco = visco_parts(setup, loads)
     check_durations(loads, present, package.parts, state.visco)
-    state.creep = creep_steps.creep_parts(setup, creep)
+    state.creep, state.creep_points = creep_steps.creep_parts(setup, creep), {}
     creep_steps.check_creep(loads, present, list(package.parts), state.creep, state.field)
     solver_cache = Systems()
     out = []
@@ -283,7 +284,7 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         stats["seconds"] = time.perf_counter() - tick
         out.append(Increment(index, step.name, k, mean, _result(at, loads, state, u, stats),
                              state.time, creep_steps.creep_records(
-                                 state.creep, state.active, cache.setdefault("creep", {}))))
+                                 state.creep, state.active, state.creep_points)))
     return out
 
 
