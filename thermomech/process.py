@@ -49,7 +49,6 @@ from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
-from .fem.solve import factorized_condensed
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanics import (
     generalized_blocks,
@@ -62,17 +61,21 @@ from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
 from .process_model import ProcessModel
-from .process_systems import System, Systems, solve_system
+from .process_systems import Family, System, Systems, solve_system
 from .process_visco import (
     advance,
     begin_increment,
     check_durations,
     history_fields,
     history_load,
+    moduli,
     proportional_modulus,
     reset,
+    scaled_parts,
     step_fractions,
+    unit_matrices,
     visco_parts,
+    with_matrices,
     with_moduli,
 )
 from .results import WarpageResult
@@ -226,8 +229,9 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: 
         group = [p for p in parts if state.melting[p] == Tm]  # one solve per T_m
         if state.active.any():
             at = _at(setup, state, Tm)
-            system = _system(at, loads, state.active, solver, assembly, cache)
-            state.u = solve_system(system, _load(at, state, Tm, assembly))[0]
+            system = _system(at, loads, state, solver, assembly, cache)
+            state.u = solve_system(system, _load(at, state, Tm, assembly),
+                                   moduli(state.visco, state.active))[0]
         _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
         state.molten[group], state.active[group] = False, True  # keep the earlier arrays
@@ -260,9 +264,9 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         mean = thermal_steps.mean(T, state.field)  # T itself when uniform
         check_left(state, step_path(index, step), mean)
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
-        system = _system(at, loads, state.active, solver, assembly, cache)
+        system = _system(at, loads, state, solver, assembly, cache)
         F = _load(at, state, T, assembly)
-        u, stats = solve_system(system, F)
+        u, stats = solve_system(system, F, moduli(state.visco, state.active))
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
@@ -278,18 +282,25 @@ def _at(setup, state: _State, T: float):
     return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
-def _stiffness_key(setup, active: np.ndarray) -> bytes:
-    """What the constrained stiffness depends on: the active parts and their elasticity
-    matrices (they change with temperature only for temperature-dependent E or nu)."""
-    return active.tobytes() + setup.model.stiffness[active].tobytes() + \
-        setup.model.reduced[active].tobytes()
+def _stiffness_key(setup, active: np.ndarray, scaled: np.ndarray) -> bytes:
+    """What the constrained stiffness depends on: the active parts and the elasticity
+    matrices of the active parts not ``scaled`` (they change with temperature only for
+    temperature-dependent E or nu); a scaled (viscoelastic) part's matrix is its moduli
+    times fixed unit matrices, which ``process_systems.Family`` sums without a rebuild."""
+    kept = active & ~scaled
+    return active.tobytes() + setup.model.stiffness[kept].tobytes() + \
+        setup.model.reduced[kept].tobytes()
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems) -> System:
-    """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
-    rebuilt only when the active set or an active part's elasticity matrix changed)."""
-    return cache.get(_stiffness_key(setup, active), lambda history: _build_system(
-        setup, loads, active, solver, assembly, history))
+def _system(setup, loads, state: _State, solver, assembly, cache: Systems) -> System:
+    """The system of the active parts at ``setup``'s stiffness (``process_systems``: built
+    only when the active set or an active elastic part's elasticity matrix changed)."""
+    active = state.active
+    scaled = scaled_parts(state.visco, len(active))
+    units = unit_matrices(state.visco, setup.model, active)
+    return cache.get(_stiffness_key(setup, active, scaled), lambda history: _build_system(
+        setup, loads, active, solver, assembly, history,
+        (units, moduli(state.visco, active))))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -341,8 +352,10 @@ def _system_matrix(setup, active: np.ndarray, assembly: str):
     return blocks
 
 
-def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list
-                  ) -> System:
+def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list,
+                  scaled: tuple) -> System:
+    """The system of ``active``; ``scaled``: ((part, unit 6x6 matrix) per modulus, the
+    moduli of ``setup``) of the viscoelastic parts (``process_visco.unit_matrices``)."""
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
     n = _size(setup)
@@ -361,9 +374,12 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
-    solve = factorized_condensed(_system_matrix(setup, active, assembly), fixed, n=n,
-                                 solver=solver,
-                                 grid=None if _generalized(setup) else space.grid)
+    units, values = scaled
+    parts = np.arange(len(active))
+    solve = Family(_system_matrix(setup, active, assembly), [
+        _system_matrix(replace(setup, model=with_matrices(setup.model, {part: C})),
+                       parts == part, assembly) for part, C in units], values, fixed, n=n,
+        solver=solver, grid=None if _generalized(setup) else space.grid)
     return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
                    active_dofs, bodies, [0])
 

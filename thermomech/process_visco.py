@@ -178,12 +178,55 @@ def with_moduli(model, visco: ViscoParts | None):
     increment on every viscoelastic part."""
     if visco is None or visco.parts[0].step is None:
         return model
+    return with_matrices(model, {part.index: _algorithmic_matrix(
+        part, model.materials[part.index]) for part in visco.parts})
+
+
+def with_matrices(model, matrices: dict[int, np.ndarray]):
+    """``model`` with the 6x6 elasticity matrix (Pa) ``matrices[part]`` on those parts."""
     stiffness, reduced = model.stiffness.copy(), model.reduced.copy()
-    for part in visco.parts:
-        C = _algorithmic_matrix(part, model.materials[part.index])
-        stiffness[part.index] = C
-        reduced[part.index] = C if model.dimension == 3 else C[np.ix_(IN_PLANE, IN_PLANE)]
+    for index, C in matrices.items():
+        stiffness[index] = C
+        reduced[index] = C if model.dimension == 3 else C[np.ix_(IN_PLANE, IN_PLANE)]
     return replace(model, stiffness=stiffness, reduced=reduced)
+
+
+def scaled_parts(visco: ViscoParts | None, nparts: int) -> np.ndarray:
+    """(parts,) bool: the parts whose stiffness is a sum of moduli of the increment times
+    fixed unit matrices (``moduli``, ``unit_matrices``): the viscoelastic ones."""
+    out = np.zeros(nparts, dtype=bool)
+    for part in visco.parts if visco is not None else ():
+        out[part.index] = part.step is not None
+    return out
+
+
+def moduli(visco: ViscoParts | None, active: np.ndarray) -> np.ndarray:
+    """(k,) Pa the algorithmic moduli of the increment on the active viscoelastic parts, in
+    part order: E_alg of an E(t) part, (G_alg, K_alg) of a shear-and-bulk one."""
+    out = []
+    for part in visco.parts if visco is not None else ():
+        if active[part.index] and part.step is not None:
+            out += [float(part.step.G_alg), float(part.step.K_alg)] if part.visco.separate \
+                else [young_alg(part)]
+    return np.array(out)
+
+
+def unit_matrices(visco: ViscoParts | None, model, active: np.ndarray
+                  ) -> list[tuple[int, np.ndarray]]:
+    """(part, 6x6 matrix) per entry of ``moduli``: the part's elasticity matrix at that
+    modulus 1 Pa and the part's other moduli zero (its matrix is their sum weighted by the
+    moduli)."""
+    out = []
+    for part in visco.parts if visco is not None else ():
+        if active[part.index] and part.step is not None:
+            if part.visco.separate:
+                out += [(part.index, isotropic_matrix(1.0, 0.0)),
+                        (part.index, isotropic_matrix(0.0, 1.0))]
+            else:
+                material = model.materials[part.index]
+                out.append((part.index, elasticity_matrix(Material(
+                    material.name, youngs_modulus=1.0, poisson_ratio=material.poisson_ratio))))
+    return out
 
 
 def _algorithmic_matrix(part: _Part, material: Material) -> np.ndarray:
