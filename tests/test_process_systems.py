@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
-from test_process_visco import EMC, GLASS, LIMIT_STEPS, SI, V1, _recipe, _stack
+from test_process_visco import EMC, GLASS, LIMIT_STEPS, SI, V1, L, _recipe, _stack
 
 from thermomech import process, process_systems
 from thermomech.process import solve_process
@@ -144,3 +144,24 @@ def test_viscoelastic_moduli_reuse_the_system_and_equal_a_rebuilt_one(monkeypatc
     for a, b in zip(run.increments, again.increments):
         assert np.abs(a.result.displacement - b.result.displacement).max() <= 1e-7 * scale
 
+
+
+@pytest.mark.parametrize("dimension", [2, 3])
+def test_box_points_equal_scikit_fem_basis_points(dimension):
+    # the strain at the points and the load of a point stress from the unit cell's
+    # gradients equal scikit-fem's basis of the same cells to round-off
+    from thermomech.mechanics import solve_setup
+    from thermomech.process_points import BasisPoints, BoxPoints
+
+    package = _stack([("glass", GLASS, 0.5e-3), ("emc", EMC, 0.4e-3)], dimension,
+                     "quarter" if dimension == 3 else "none")
+    setup = solve_setup(package, _recipe([{"name": "hold", "duration": "1 s"}]), None, None)
+    cells = np.flatnonzero(setup.part == 1)
+    box, basis = BoxPoints(setup.basis, package, cells), BasisPoints(setup.basis, cells)
+    u = np.random.default_rng(1).standard_normal(setup.basis.N)
+    reference = basis.strain(u)
+    assert np.abs(box.strain(u) - reference).max() <= 1e-12 * np.abs(reference).max()
+    load = basis.load(reference)
+    assert np.abs(box.load(reference) - load).max() <= 1e-12 * np.abs(load).max()
+    assert np.abs(box.dx - basis.dx).max() <= 1e-12 * basis.dx.max()
+    assert np.abs(box.coordinates() - basis.coordinates()).max() <= 1e-12 * L

@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import skfem
 
-from .elasticity import IN_PLANE, voigt_strain
+from .elasticity import IN_PLANE
 from .errors import ModelError
 from .materials import Material, elasticity_matrix
 from .mechanical_loads import MechanicalLoads, ProcessStep, step_path
+from .process_points import BasisPoints, BoxPoints, points_of
 from .viscoelastic import (
     Increment,
     MaxwellState,
@@ -56,7 +56,7 @@ class _Part:
     visco: Viscoelastic
     terms: MaxwellTerms
     cells: np.ndarray
-    basis: skfem.CellBasis
+    points: BasisPoints | BoxPoints  # the quadrature points of the cells (process_points)
     state: MaxwellState
     step: Increment | None = None
     offset: np.ndarray | None = None  # (6, cells, points) sigma_hist of the increment
@@ -90,14 +90,13 @@ def visco_parts(setup, loads: MechanicalLoads) -> ViscoParts | None:
         raise ModelError("mechanical.plane", f"\"stress\" is not supported with viscoelastic "
                          f"parts ({setup.package.parts[indices[0]]!r}): use "
                          f"\"generalized_strain\" or \"strain\"")
-    space = setup.basis
     out = []
     for i in indices:
         cells = np.flatnonzero(setup.part == i)
-        basis = skfem.Basis(space.mesh, space.elem, intorder=space.intorder, elements=cells)
+        points = points_of(setup, cells)
         terms = materials[i].viscoelastic.terms(materials[i].poisson_ratio)
-        state = MaxwellState.zero(len(terms.tau), (len(cells), basis.X.shape[-1]))
-        out.append(_Part(i, materials[i].viscoelastic, terms, cells, basis, state))
+        state = MaxwellState.zero(len(terms.tau), points.shape)
+        out.append(_Part(i, materials[i].viscoelastic, terms, cells, points, state))
     return ViscoParts(out)
 
 
@@ -265,43 +264,28 @@ def history_load(setup, visco: ViscoParts, active: np.ndarray, generalized: bool
         if not active[part.index]:
             continue
         offset = part.offset if setup.package.dimension == 3 else part.offset[IN_PLANE]
-        F[:N] -= _stress_load(part.basis, offset)
+        F[:N] -= part.points.load(offset)
         if generalized:
-            x, z = np.asarray(part.basis.global_coordinates())
-            yy, dx = part.offset[1], part.basis.dx
+            x, z = part.points.coordinates()
+            yy, dx = part.offset[1], part.points.dx
             F[N:] -= [np.sum(yy * dx), np.sum(yy * x * dx), np.sum(yy * z * dx)]
     return F
-
-
-def _stress_load(basis: skfem.CellBasis, density: np.ndarray) -> np.ndarray:
-    """∫ eps(v) . s for a stress-like density s (nv, cells, points) on ``basis``."""
-    fields = {f"s{i}": np.ascontiguousarray(density[i]) for i in range(len(density))}
-
-    @skfem.LinearForm
-    def load(v, w):
-        ev = voigt_strain(v.grad)
-        return sum(w[f"s{i}"] * ev[i] for i in range(len(ev)))
-
-    return load.assemble(basis, **fields)
 
 
 def mechanical_strain(part: _Part, model, u: np.ndarray, N: int, T: float) -> np.ndarray:
     """(6, cells, points) eps(u) - eps0 - eps_th - eps_ch at the part's points; ``model``
     the increment's ``process_model.ProcessModel`` (births, activation, shrinkage)."""
-    grad = part.basis.interpolate(u[:N]).grad
-    g = u[N:]
     for index, u_birth in model.births:
         if index == part.index:
-            grad = grad - part.basis.interpolate(u_birth[:N]).grad
-            g = g - u_birth[N:]
-    strain = voigt_strain(grad)
+            u = u - u_birth
+    strain, g = part.points.strain(u[:N]), u[N:]
     if strain.shape[0] == 6:
         full = strain
     else:
         full = np.zeros((6,) + strain.shape[1:])
         full[IN_PLANE] = strain
         if len(g):  # generalized plane strain: e_yy = g . (1, x, z)
-            x, z = np.asarray(part.basis.global_coordinates())
+            x, z = part.points.coordinates()
             full[1] = g[0] + g[1] * x + g[2] * z
     cells_part = np.full(len(part.cells), part.index)
     full[:3] -= model.thermal_strain(cells_part, T)
