@@ -163,8 +163,7 @@ class Family:
         """(x, stats): ``K(moduli) x = F`` with ``x[fixed] = x_fixed``, CG from ``x0``."""
         moduli = self.moduli if moduli is None else np.asarray(moduli, dtype=float)
         own = np.array_equal(moduli, self.moduli)
-        ratio = float(np.exp(np.abs(np.log(moduli / self.moduli)).max())) if len(moduli) \
-            else 1.0
+        ratio = _ratio(moduli, self.moduli)
         rebuilt = not own and (self.stale or ratio > RATIO)
         if rebuilt:
             self._rebuild(moduli)
@@ -225,6 +224,16 @@ class Family:
         y = vectors[:, keep] @ ((vectors[:, keep].T @ (Q.T @ F[self.free])) / values[keep])
         x[self.free] = Q @ y
         return x
+
+
+def _ratio(moduli: np.ndarray, reference: np.ndarray) -> float:
+    """max over the moduli of max(m / m_ref, m_ref / m); infinite when a sign differs or
+    one is zero (and they differ), 1 without moduli."""
+    if np.array_equal(moduli, reference):
+        return 1.0
+    if np.any(moduli * reference <= 0):
+        return float("inf")
+    return float(np.exp(np.abs(np.log(moduli / reference)).max()))
 
 
 def _keys(A: sp.csr_matrix) -> np.ndarray:
