@@ -35,6 +35,7 @@ LAYERS = {
     "process_visco": 7, "process_model": 7,
     "process_systems": 7,
     "process_creep": 7,
+    "process_points": 7,
     "inp_mesh": 4, "inp_materials": 4, "melting": 4,
     "plotting": 8, "export": 8, "paraview": 8, "report": 8, "inp": 8, "diagnostics": 8,
     "inp_process": 8,

@@ -375,17 +375,21 @@ def factorized(A: sp.spmatrix, method: str | Solver = "auto", *,
 
     The sparse Cholesky factor or the AMG hierarchy is built once (transient steps,
     warpage at several temperatures); every solve is checked as in :func:`solve_linear`.
-    ``x0`` is an initial guess for the iterative method.
+    ``x0`` is an initial guess for the iterative method. ``solve(b, x0, matrix=B)`` solves
+    another SPD matrix ``B`` of the same size by CG preconditioned with ``A``'s factor or
+    hierarchy (a nearby matrix: a part's modulus scaled by r keeps the preconditioned
+    spectrum within a factor max(r, 1/r), so the iterations grow about as sqrt(r)).
     """
     A = sp.csr_matrix(A)
     if method == "auto":
         method = choose_method(A.shape[0], grid)
-    refine, fallback = None, {}
+    refine, fallback, M = None, {}, None
     if method == "cg-gmg" and grid is None:  # no tensor grid (imported mesh)
         method, fallback = "cg-amg", {"fallback": FALLBACK}
     if method == "direct":
         # freed when ``solve`` is collected (the finalizer of the factor)
         refine = solve_factor = _direct_factor(A)
+        M = _operator(A.shape, solve_factor)
 
         def strategy(A_, b, tol, x0=None):
             return solve_factor(b), {"method": "direct", "iterations": 1}
@@ -408,10 +412,29 @@ def factorized(A: sp.spmatrix, method: str | Solver = "auto", *,
     else:
         strategy = method
 
-    def solve(b, x0=None):
+    def solve(b, x0=None, matrix=None):
         if strategy is method:  # a strategy passed in: called as solve_linear calls it
+            if matrix is not None:
+                raise ValueError("a solver strategy passed in cannot solve another matrix")
             return solve_linear(A, b, strategy, tol=tol)
         b = np.asarray(b, dtype=float)
         start = time.perf_counter()
+        if matrix is not None:
+            return _nearby(sp.csr_matrix(matrix), b, M, method, tol, x0, start)
         return _checked(A, b, start, *strategy(A, b, tol, x0), tol, refine)
     return solve
+
+
+def _operator(shape, apply) -> object:
+    from scipy.sparse.linalg import LinearOperator
+
+    return LinearOperator(shape, matvec=apply, dtype=float)
+
+
+def _nearby(A, b, M, method, tol, x0, start) -> tuple[np.ndarray, dict]:
+    """``A x = b`` by CG preconditioned with ``M``, the factor or hierarchy of a nearby
+    matrix (``factorized``'s ``matrix=``), checked to ``tol`` like an iterative solve."""
+    x, iterations = preconditioned_cg(A, b, M, tol, None, x0)
+    name = "cg-direct" if method == "direct" else method
+    return _checked(A, b, start, x, {"method": name, "iterations": iterations,
+                                     "preconditioner": "nearby"}, tol)

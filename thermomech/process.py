@@ -51,7 +51,6 @@ from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
-from .fem.solve import factorized_condensed
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanics import (
     generalized_blocks,
@@ -64,17 +63,21 @@ from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
 from .process_model import ProcessModel
-from .process_systems import System, Systems, solve_system
+from .process_systems import Family, System, Systems, solve_system
 from .process_visco import (
     advance,
     begin_increment,
     check_durations,
     history_fields,
     history_load,
+    moduli,
     proportional_modulus,
     reset,
+    scaled_parts,
     step_fractions,
+    unit_matrices,
     visco_parts,
+    with_matrices,
     with_moduli,
 )
 from .results import WarpageResult
@@ -236,8 +239,9 @@ def _solidify(setup, loads, state: _State, solver, assembly, cache: Systems, T: 
         group = [p for p in parts if state.melting[p] == Tm]  # one solve per T_m
         if state.active.any():
             at = _at(setup, state, Tm)
-            system = _system(at, loads, state.active, solver, assembly, cache)
-            state.u = solve_system(system, _load(at, state, Tm, assembly))[0]
+            system = _system(at, loads, state, solver, assembly, cache)
+            state.u = solve_system(system, _load(at, state, Tm, assembly),
+                                   moduli(state.visco, state.active))[0]
         _birth(setup, state, group, Tm)
         state.molten, state.active = state.molten.copy(), state.active.copy()  # results
         state.molten[group], state.active[group] = False, True  # keep the earlier arrays
@@ -273,11 +277,12 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         F = _load(at, state, T, assembly)
         if state.creep is None:
-            u, stats = solve_system(_system(at, loads, state.active, solver, assembly, cache), F)
+            u, stats = solve_system(_system(at, loads, state, solver, assembly, cache), F,
+                                    moduli(state.visco, state.active))
         else:
             u, stats = creep_steps.solve_creep_increment(
                 state.creep, _model(at, state), F, state.u, setup.basis.N, dt, T, state.active,
-                partial(_system, at, loads, state.active, solver, assembly, cache), solve_system)
+                partial(_system, at, loads, state, solver, assembly, cache), solve_system)
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
@@ -294,23 +299,35 @@ def _at(setup, state: _State, T: float):
     return replace(setup, model=with_moduli(setup.model.at(T), state.visco))
 
 
-def _stiffness_key(setup, active: np.ndarray, tangent: tuple | None = None) -> bytes:
-    """What the constrained stiffness depends on: the active parts and their elasticity
-    matrices (they change with temperature only for temperature-dependent E or nu), the
-    creep cells' tangents."""
+def _stiffness_key(setup, active: np.ndarray, scaled: np.ndarray,
+                   tangent: tuple | None = None) -> bytes:
+    """What the constrained stiffness depends on: the active parts and the elasticity
+    matrices of the active parts not ``scaled`` (they change with temperature only for
+    temperature-dependent E or nu); a scaled (viscoelastic) part's matrix is its moduli
+    times fixed unit matrices, which ``process_systems.Family`` sums without a rebuild;
+    the creep cells' tangents."""
+    kept = active & ~scaled
     creep = b"" if tangent is None else b"creep" + b"".join(t.tobytes() for _, t, _ in tangent)
-    return active.tobytes() + setup.model.stiffness[active].tobytes() + \
-        setup.model.reduced[active].tobytes() + creep
+    return active.tobytes() + setup.model.stiffness[kept].tobytes() + \
+        setup.model.reduced[kept].tobytes() + creep
 
 
-def _system(setup, loads, active: np.ndarray, solver, assembly, cache: Systems,
+def _system(setup, loads, state: _State, solver, assembly, cache: Systems,
             tangent: tuple | None = None) -> System:
-    """The factorized system of ``active`` at ``setup``'s stiffness (``process_systems``:
-    rebuilt only when the active set or an active part's elasticity matrix changed).
+    """The system of the active parts at ``setup``'s stiffness (``process_systems``: built
+    only when the active set or an active elastic part's elasticity matrix changed).
     ``tangent``: the creep cells' matrices (``process_creep``; an empty tuple: the elastic
-    matrix, assembled, for the Newton residual), None without creep."""
-    return cache.get(_stiffness_key(setup, active, tangent), lambda history: _build_system(
-        setup, loads, active, solver, assembly, history, tangent))
+    matrix, assembled, for the Newton residual), None without creep: then its matrix is
+    assembled whole at the current moduli (no ``Family`` sum)."""
+    active = state.active
+    scaled = scaled_parts(state.visco, len(active))
+    if tangent is not None:
+        scaled = np.zeros_like(scaled)
+    units = unit_matrices(state.visco, setup.model, active) if tangent is None else []
+    values = moduli(state.visco, active) if tangent is None else ()
+    return cache.get(_stiffness_key(setup, active, scaled, tangent), lambda history:
+                     _build_system(setup, loads, active, solver, assembly, history,
+                                   (units, values), tangent))
 
 
 def _fast(setup, assembly: str) -> bool:
@@ -367,7 +384,10 @@ def _system_matrix(setup, active: np.ndarray, assembly: str):
 
 
 def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: list,
-                  tangent: tuple | None = None) -> System:
+                  scaled: tuple, tangent: tuple | None = None) -> System:
+    """The system of ``active``; ``scaled``: ((part, unit 6x6 matrix) per modulus, the
+    moduli of ``setup``) of the viscoelastic parts (``process_visco.unit_matrices``);
+    ``tangent``: the creep cells' matrices (see ``_system``)."""
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
     n = _size(setup)
@@ -386,11 +406,13 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     if _generalized(setup) and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x on a half model
     pad = ((0, n - space.N), (0, 0))  # the e_yy unknowns are no rigid motion
+    units, values = scaled
+    parts = np.arange(len(active))
     K = None if tangent is None else _stiffness(setup, active, assembly, tangent)
-    solve = factorized_condensed(_system_matrix(setup, active, assembly) if K is None else K,
-                                 fixed, n=n,
-                                 solver=solver,
-                                 grid=None if _generalized(setup) else space.grid)
+    solve = Family(_system_matrix(setup, active, assembly) if K is None else K, [
+        _system_matrix(replace(setup, model=with_matrices(setup.model, {part: C})),
+                       parts == part, assembly) for part, C in units], values, fixed, n=n,
+        solver=solver, grid=None if _generalized(setup) else space.grid)
     return System(solve, history, fixed, held, np.pad(modes, pad), np.pad(rigid, pad),
                   active_dofs, bodies, [0], K)
 

@@ -40,7 +40,6 @@ from .elasticity import voigt_strain
 from .errors import ModelError, SolverError
 from .mechanical_loads import MechanicalLoads, step_path
 from .mechanics import force_balance
-from .process_visco import mechanical_strain
 from .solder_creep import Anand, CreepMaterial, CreepState, CreepStep, Garofalo, creep_step
 
 MAX_ITERATIONS = 60
@@ -185,11 +184,23 @@ def _trial(creep: CreepParts, model, u: np.ndarray, N: int, dt: float, T: float,
         if not active[part.index]:
             continue
         material = creep_material(part, model)
-        mech = mechanical_strain(part, model, u, N, T)
         total = voigt_strain(part.basis.interpolate(u[:N]).grad)
+        mech = _mechanical_strain(part, model, total, N, T)
         step = creep_step(material, part.state, _points(mech), dt, T)
         out.append((part, total, mech, step))
     return out
+
+
+def _mechanical_strain(part, model, total: np.ndarray, N: int, T: float) -> np.ndarray:
+    """(6, cells, points) eps(u) - eps0 - eps_th - eps_ch at the part's points (3D), from
+    the total strain ``total`` of u; ``model`` the increment's ``ProcessModel`` (births,
+    activation temperatures, shrinkage)."""
+    mech = total.copy()
+    for index, u_birth in model.births:
+        if index == part.index:
+            mech -= voigt_strain(part.basis.interpolate(u_birth[:N]).grad)
+    mech[:3] -= model.thermal_strain(np.full(len(part.cells), part.index), T)
+    return mech
 
 
 def _correction(trials, tangent: dict, model) -> list[tuple]:

@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import skfem
 
-from .elasticity import IN_PLANE, voigt_strain
+from .elasticity import IN_PLANE
 from .errors import ModelError
 from .materials import Material, elasticity_matrix
 from .mechanical_loads import MechanicalLoads, ProcessStep, step_path
+from .process_points import BasisPoints, BoxPoints, points_of
 from .viscoelastic import (
     Increment,
     MaxwellState,
@@ -56,7 +56,7 @@ class _Part:
     visco: Viscoelastic
     terms: MaxwellTerms
     cells: np.ndarray
-    basis: skfem.CellBasis
+    points: BasisPoints | BoxPoints  # the quadrature points of the cells (process_points)
     state: MaxwellState
     step: Increment | None = None
     offset: np.ndarray | None = None  # (6, cells, points) sigma_hist of the increment
@@ -90,14 +90,13 @@ def visco_parts(setup, loads: MechanicalLoads) -> ViscoParts | None:
         raise ModelError("mechanical.plane", f"\"stress\" is not supported with viscoelastic "
                          f"parts ({setup.package.parts[indices[0]]!r}): use "
                          f"\"generalized_strain\" or \"strain\"")
-    space = setup.basis
     out = []
     for i in indices:
         cells = np.flatnonzero(setup.part == i)
-        basis = skfem.Basis(space.mesh, space.elem, intorder=space.intorder, elements=cells)
+        points = points_of(setup, cells)
         terms = materials[i].viscoelastic.terms(materials[i].poisson_ratio)
-        state = MaxwellState.zero(len(terms.tau), (len(cells), basis.X.shape[-1]))
-        out.append(_Part(i, materials[i].viscoelastic, terms, cells, basis, state))
+        state = MaxwellState.zero(len(terms.tau), points.shape)
+        out.append(_Part(i, materials[i].viscoelastic, terms, cells, points, state))
     return ViscoParts(out)
 
 
@@ -178,12 +177,55 @@ def with_moduli(model, visco: ViscoParts | None):
     increment on every viscoelastic part."""
     if visco is None or visco.parts[0].step is None:
         return model
+    return with_matrices(model, {part.index: _algorithmic_matrix(
+        part, model.materials[part.index]) for part in visco.parts})
+
+
+def with_matrices(model, matrices: dict[int, np.ndarray]):
+    """``model`` with the 6x6 elasticity matrix (Pa) ``matrices[part]`` on those parts."""
     stiffness, reduced = model.stiffness.copy(), model.reduced.copy()
-    for part in visco.parts:
-        C = _algorithmic_matrix(part, model.materials[part.index])
-        stiffness[part.index] = C
-        reduced[part.index] = C if model.dimension == 3 else C[np.ix_(IN_PLANE, IN_PLANE)]
+    for index, C in matrices.items():
+        stiffness[index] = C
+        reduced[index] = C if model.dimension == 3 else C[np.ix_(IN_PLANE, IN_PLANE)]
     return replace(model, stiffness=stiffness, reduced=reduced)
+
+
+def scaled_parts(visco: ViscoParts | None, nparts: int) -> np.ndarray:
+    """(parts,) bool: the parts whose stiffness is a sum of moduli of the increment times
+    fixed unit matrices (``moduli``, ``unit_matrices``): the viscoelastic ones."""
+    out = np.zeros(nparts, dtype=bool)
+    for part in visco.parts if visco is not None else ():
+        out[part.index] = part.step is not None
+    return out
+
+
+def moduli(visco: ViscoParts | None, active: np.ndarray) -> np.ndarray:
+    """(k,) Pa the algorithmic moduli of the increment on the active viscoelastic parts, in
+    part order: E_alg of an E(t) part, (G_alg, K_alg) of a shear-and-bulk one."""
+    out = []
+    for part in visco.parts if visco is not None else ():
+        if active[part.index] and part.step is not None:
+            out += [float(part.step.G_alg), float(part.step.K_alg)] if part.visco.separate \
+                else [young_alg(part)]
+    return np.array(out)
+
+
+def unit_matrices(visco: ViscoParts | None, model, active: np.ndarray
+                  ) -> list[tuple[int, np.ndarray]]:
+    """(part, 6x6 matrix) per entry of ``moduli``: the part's elasticity matrix at that
+    modulus 1 Pa and the part's other moduli zero (its matrix is their sum weighted by the
+    moduli)."""
+    out = []
+    for part in visco.parts if visco is not None else ():
+        if active[part.index] and part.step is not None:
+            if part.visco.separate:
+                out += [(part.index, isotropic_matrix(1.0, 0.0)),
+                        (part.index, isotropic_matrix(0.0, 1.0))]
+            else:
+                material = model.materials[part.index]
+                out.append((part.index, elasticity_matrix(Material(
+                    material.name, youngs_modulus=1.0, poisson_ratio=material.poisson_ratio))))
+    return out
 
 
 def _algorithmic_matrix(part: _Part, material: Material) -> np.ndarray:
@@ -222,43 +264,28 @@ def history_load(setup, visco: ViscoParts, active: np.ndarray, generalized: bool
         if not active[part.index]:
             continue
         offset = part.offset if setup.package.dimension == 3 else part.offset[IN_PLANE]
-        F[:N] -= _stress_load(part.basis, offset)
+        F[:N] -= part.points.load(offset)
         if generalized:
-            x, z = np.asarray(part.basis.global_coordinates())
-            yy, dx = part.offset[1], part.basis.dx
+            x, z = part.points.coordinates()
+            yy, dx = part.offset[1], part.points.dx
             F[N:] -= [np.sum(yy * dx), np.sum(yy * x * dx), np.sum(yy * z * dx)]
     return F
-
-
-def _stress_load(basis: skfem.CellBasis, density: np.ndarray) -> np.ndarray:
-    """∫ eps(v) . s for a stress-like density s (nv, cells, points) on ``basis``."""
-    fields = {f"s{i}": np.ascontiguousarray(density[i]) for i in range(len(density))}
-
-    @skfem.LinearForm
-    def load(v, w):
-        ev = voigt_strain(v.grad)
-        return sum(w[f"s{i}"] * ev[i] for i in range(len(ev)))
-
-    return load.assemble(basis, **fields)
 
 
 def mechanical_strain(part: _Part, model, u: np.ndarray, N: int, T: float) -> np.ndarray:
     """(6, cells, points) eps(u) - eps0 - eps_th - eps_ch at the part's points; ``model``
     the increment's ``process_model.ProcessModel`` (births, activation, shrinkage)."""
-    grad = part.basis.interpolate(u[:N]).grad
-    g = u[N:]
     for index, u_birth in model.births:
         if index == part.index:
-            grad = grad - part.basis.interpolate(u_birth[:N]).grad
-            g = g - u_birth[N:]
-    strain = voigt_strain(grad)
+            u = u - u_birth
+    strain, g = part.points.strain(u[:N]), u[N:]
     if strain.shape[0] == 6:
         full = strain
     else:
         full = np.zeros((6,) + strain.shape[1:])
         full[IN_PLANE] = strain
         if len(g):  # generalized plane strain: e_yy = g . (1, x, z)
-            x, z = np.asarray(part.basis.global_coordinates())
+            x, z = part.points.coordinates()
             full[1] = g[0] + g[1] * x + g[2] * z
     cells_part = np.full(len(part.cells), part.index)
     full[:3] -= model.thermal_strain(cells_part, T)
