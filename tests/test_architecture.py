@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0, "units": 0, "parameters": 0, "files": 0, "threads": 0, "progress": 0,
     "vtk_xml": 0,
     "geometry": 1, "materials": 1, "sparse_cholesky": 1,
-    "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,
+    "fem": 0, "fem.space": 1, "fem.multigrid": 2, "fem.simplex": 2, "linear_solvers": 3,
     "material_library": 2, "packages": 2, "connectivity": 2, "grid_lines": 2, "board": 2,
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
     "environments": 3,

@@ -53,7 +53,7 @@ from .elasticity import (
     voigt_strain,
 )
 from .errors import ModelError
-from .fem import constraints, structured
+from .fem import constraints, simplex, structured
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
 from .mechanical_loads import (
@@ -172,6 +172,10 @@ def thermal_load(setup: SolveSetup, field, fast: bool) -> np.ndarray:
     only. Equal to the generic assembly to round-off.
     """
     basis, model, part, package = setup.basis, setup.model, setup.part, setup.package
+    if not fast and not isinstance(field, TemperatureField) and simplex.supports(basis):
+        # a uniform temperature on straight simplices: a stress uniform in each cell
+        stress = model.thermal_stress(part, model.thermal_strain(part, field))[..., 0]
+        return simplex.stress_load(basis, stress)
     if not fast:
         full = basis.basis
         eth = model.thermal_strain(part, _temperature_at_quadrature(field, full))
@@ -253,9 +257,12 @@ def solve_setup(package, loads, order, element) -> SolveSetup:
 def _stiffness(setup: SolveSetup, assembly: str) -> sp.csr_matrix:
     reduced = setup.model.reduced[setup.part]
     if assembly == "auto":
-        assembly = "structured" if setup.basis.is_box else "generic"
+        assembly = "structured" if setup.basis.is_box else "simplex" if simplex.supports(
+            setup.basis) else "generic"
     if assembly == "structured":
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
+    if assembly == "simplex":
+        return simplex.elasticity(setup.basis, reduced)
     if assembly == "generic":
         return generic_stiffness(setup.basis.basis, reduced)
     raise ValueError(f"unknown assembly {assembly!r}")
@@ -335,7 +342,8 @@ def solve_warpage(package: MeshedPackage, loads: MechanicalLoads | None = None, 
         callable); "auto": direct up to 20k unknowns, then CG + geometric multigrid.
     hold : point (m) near which the dofs that remove free rigid-body motion are chosen
         (default: the middle of the mesh); the result does not depend on it.
-    assembly : "auto" (structured fast path on box meshes), "structured" or "generic".
+    assembly : "auto" (structured fast path on box meshes, closed-form cell matrices on
+        P1 / P2 simplices), "structured", "simplex" or "generic".
 
     Returns
     -------

@@ -1,0 +1,91 @@
+"""Closed-form cell matrices on straight simplices (fem.simplex) against scikit-fem's forms."""
+
+import numpy as np
+import pytest
+import skfem
+
+from thermomech.elasticity import voigt_strain
+from thermomech.fem import simplex
+from thermomech.fem.assembly import GENERIC, SIMPLEX, choose_assembly
+from thermomech.fem.space import make_space
+from thermomech.mechanics import generic_stiffness
+
+# round-off of sums of a few hundred terms; scikit-fem's quadrature is exact for these
+# polynomial integrands, so the two differ only by the order of the additions
+ROUND_OFF = 1e-13
+
+
+def _distorted(mesh_class, refinements):
+    mesh = (skfem.MeshTet() if mesh_class is skfem.MeshTet1 else skfem.MeshTri()).refined(
+        refinements)
+    rng = np.random.default_rng(1)
+    return mesh_class(mesh.p + 0.03 * rng.standard_normal(mesh.p.shape), mesh.t)
+
+
+CASES = [(skfem.MeshTet1, skfem.ElementTetP1, 2), (skfem.MeshTet1, skfem.ElementTetP2, 1),
+         (skfem.MeshTri1, skfem.ElementTriP1, 3), (skfem.MeshTri1, skfem.ElementTriP2, 2)]
+
+
+def _relative(a, b):
+    a, b = (x.toarray() if hasattr(x, "toarray") else x for x in (a, b))
+    return np.abs(a - b).max() / np.abs(a).max()
+
+
+def _cell_field(basis, values):
+    return np.repeat(values[:, None], basis.X.shape[-1], axis=1)
+
+
+@pytest.mark.parametrize("mesh_class, element, refinements", CASES)
+def test_scalar_terms_equal_scikit_fem_forms(mesh_class, element, refinements):
+    mesh = _distorted(mesh_class, refinements)
+    rng = np.random.default_rng(2)
+    dim, cells = mesh.dim(), mesh.t.shape[1]
+    space = make_space(mesh, element(), 4)
+    basis = skfem.Basis(mesh, element(), intorder=4)
+    k, c = rng.uniform(1, 3, (dim, cells)), rng.uniform(1, 2, cells)
+
+    @skfem.BilinearForm
+    def diffusion(u, v, w):
+        return sum(w[f"k{p}"] * u.grad[p] * v.grad[p] for p in range(dim))
+
+    expected = diffusion.assemble(basis, **{f"k{p}": _cell_field(basis, k[p])
+                                            for p in range(dim)})
+    assert _relative(expected, simplex.diffusion(space, k)) < ROUND_OFF
+    w = _cell_field(basis, c)
+    mass = skfem.BilinearForm(lambda u, v, w: w["c"] * u * v).assemble(basis, c=w)
+    assert _relative(mass, simplex.mass(space, c)) < ROUND_OFF
+    load = skfem.LinearForm(lambda v, w: w["c"] * v).assemble(basis, c=w)
+    assert _relative(load, simplex.source(space, c)) < ROUND_OFF
+    volumes = skfem.Functional(lambda w: 1.0 + 0.0 * w.x[0]).elemental(basis)
+    assert _relative(volumes, simplex.cell_volumes(mesh)) < ROUND_OFF
+
+
+@pytest.mark.parametrize("mesh_class, element, refinements", CASES)
+def test_elasticity_and_stress_load_equal_scikit_fem_forms(mesh_class, element, refinements):
+    mesh = _distorted(mesh_class, refinements)
+    rng = np.random.default_rng(3)
+    dim, cells = mesh.dim(), mesh.t.shape[1]
+    nv = 6 if dim == 3 else 3
+    vector = skfem.ElementVector(element(), dim)
+    space, basis = make_space(mesh, vector, 4), skfem.Basis(mesh, vector, intorder=4)
+    D = rng.uniform(0, 1, (cells, nv, nv))
+    D = D + D.transpose(0, 2, 1)
+    assert _relative(generic_stiffness(basis, D), simplex.elasticity(space, D)) < ROUND_OFF
+    stress = rng.uniform(-1, 1, (nv, cells))
+    fields = {f"s{i}": _cell_field(basis, stress[i]) for i in range(nv)}
+    load = skfem.LinearForm(lambda v, w: sum(
+        w[f"s{i}"] * voigt_strain(v.grad)[i] for i in range(nv))).assemble(basis, **fields)
+    assert _relative(load, simplex.stress_load(space, stress)) < ROUND_OFF
+
+
+def test_active_cells_and_the_choice_of_strategy():
+    mesh = _distorted(skfem.MeshTet1, 2)
+    space = make_space(mesh, skfem.ElementTetP1(), 2)
+    assert choose_assembly(space) is SIMPLEX and choose_assembly(space, "generic") is GENERIC
+    hexes = make_space(skfem.MeshHex1(), skfem.ElementHex1(), 2)
+    assert not simplex.supports(hexes) and choose_assembly(hexes) is GENERIC
+    active = np.arange(0, mesh.t.shape[1], 3)
+    sub = make_space(mesh, skfem.ElementTetP1(), 2).restricted(active)
+    basis = skfem.Basis(mesh, skfem.ElementTetP1(), intorder=2, elements=active)
+    expected = skfem.BilinearForm(lambda u, v, w: u * v).assemble(basis)
+    assert _relative(expected, simplex.mass(sub, 1.0)) < ROUND_OFF
