@@ -89,3 +89,36 @@ def test_active_cells_and_the_choice_of_strategy():
     basis = skfem.Basis(mesh, skfem.ElementTetP1(), intorder=2, elements=active)
     expected = skfem.BilinearForm(lambda u, v, w: u * v).assemble(basis)
     assert _relative(expected, simplex.mass(sub, 1.0)) < ROUND_OFF
+
+
+def test_vertex_prolongation_interpolates_linear_fields_exactly():
+    mesh = _distorted(skfem.MeshTet1, 2)
+    space = make_space(mesh, skfem.ElementVector(skfem.ElementTetP2(), 3), 4)
+    P = simplex.vertex_prolongation(space)
+    field = np.array([1 + 2 * mesh.p[0], 3 - mesh.p[1], mesh.p[2] - mesh.p[0]])
+    expected = np.array([1 + 2 * space.doflocs[0], 3 - space.doflocs[1],
+                         space.doflocs[2] - space.doflocs[0]])[space.components,
+                                                               np.arange(space.N)]
+    assert np.abs(P @ field.T.ravel() - expected).max() < 1e-14
+
+
+@pytest.mark.parametrize("supports", [(), (("bottom", "xyz"),)])
+def test_quadratic_tet_warpage_two_level_equals_direct(monkeypatch, supports):
+    from test_fem import bilayer, imported, tet_mesh
+
+    from thermomech import linear_solvers
+    from thermomech.mechanical_loads import MechanicalLoads, Support
+    from thermomech.mechanics import solve_warpage
+
+    native = bilayer()
+    package = imported(tet_mesh(native), native)
+    loads = MechanicalLoads(stress_free_temperature={"default": 125.0}, temperature=25.0,
+                            supports=tuple(Support(s, d) for s, d in supports))
+    direct = solve_warpage(package, loads, order=2, solver="direct")
+    monkeypatch.setattr(linear_solvers, "DIRECT_LIMIT", 0)  # auto past the direct factor
+    iterative = solve_warpage(package, loads, order=2)
+    assert iterative.stats["linear_solver"]["method"] == "cg-two-level"
+    scale = np.abs(direct.displacement).max()
+    # CG to a relative residual of 1e-9 (ITERATIVE_TOLERANCE); the field agrees to about
+    # the condition number times that
+    assert np.abs(iterative.displacement - direct.displacement).max() < 1e-6 * scale

@@ -190,3 +190,25 @@ def stress_load(space, stress: np.ndarray) -> np.ndarray:
     local = np.einsum("cux,cxi->ciu", sigma, g).reshape(len(det), -1)
     return np.bincount(space.element_dofs.T.ravel(), weights=local.ravel(),
                        minlength=space.N)
+
+
+def vertex_prolongation(space) -> sp.csr_matrix:
+    """(N, ncomp * vertices) interpolation of a P1 field on the mesh's vertices into
+    ``space`` (P2: a vertex dof takes its vertex's value, an edge dof the mean of its two
+    ends); vector components interleaved as scikit-fem's. The coarse space of the two-level
+    preconditioner of quadratic elasticity on imported tetrahedra."""
+    scalar = space.elem.elem if isinstance(space.elem, skfem.ElementVector) else space.elem
+    ncomp = space.ncomp
+    xi = np.asarray(scalar.doflocs, dtype=float)  # (nloc, dim) reference positions
+    weights = np.column_stack([1.0 - xi.sum(axis=1), xi])  # barycentric: (nloc, dim + 1)
+    dofs = skfem.Dofs(space.mesh, scalar).element_dofs  # (nloc, cells)
+    rows = np.broadcast_to(dofs[:, None, :], weights.shape + dofs.shape[1:])
+    cols = np.broadcast_to(space.mesh.t[None, :, :], rows.shape)
+    keep = np.broadcast_to(weights[:, :, None] != 0, rows.shape)
+    shape = (int(dofs.max()) + 1, space.mesh.p.shape[1])
+    # every cell around a dof gives the same weight: the sum over cells / their count
+    values = np.broadcast_to(weights[:, :, None], rows.shape)[keep]
+    total = sp.coo_matrix((values, (rows[keep], cols[keep])), shape=shape).tocsr()
+    count = sp.coo_matrix((np.ones(len(values)), (rows[keep], cols[keep])), shape=shape).tocsr()
+    total.data /= count.data
+    return sp.kron(total, sp.identity(ncomp), format="csr") if ncomp > 1 else total
