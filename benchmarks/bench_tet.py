@@ -1,12 +1,13 @@
 """Heat and warpage on an imported tetrahedral mesh: the default flip-chip's hex mesh split
 into six tetrahedra per cell (``MeshHex.to_meshtet``), parts carried over, through
 ``import_mesh``: no tensor grid, so the simplex assembly (or scikit-fem's generic forms with
-``--assembly generic``) and ``cg-amg``. Constant k (one linear solve). Not a timed test;
-prints one JSON line.
+``--assembly generic``); heat solved with ``cg-amg``, quadratic warpage with the two-level
+cycle over the vertex field (``auto``). Constant k (one linear solve). Not a timed test;
+prints one JSON line (seconds are wall, ``cpu_s`` the CPU of the solve call).
 
     python benchmarks/bench_tet.py 0.06                  # heat, P1: 484k unknowns, 2.76M tets
-    python benchmarks/bench_tet.py 0.047                 # heat, P1: ~1M unknowns
-    python benchmarks/bench_tet.py --warpage 0.19        # warpage, Tet2: ~300k unknowns
+    python benchmarks/bench_tet.py 0.046                 # heat, P1: 1.03M unknowns, 6M tets
+    python benchmarks/bench_tet.py --warpage 0.33        # warpage, Tet2: 320k unknowns
     python benchmarks/bench_tet.py 0.06 --assembly generic   # the scikit-fem forms
 """
 
