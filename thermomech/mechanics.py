@@ -54,9 +54,9 @@ from .elasticity import (
 )
 from .errors import ModelError
 from .fem import constraints, simplex, structured
+from .fem.solve import quadratic_simplex_solver
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
-from .linear_solvers import choose_method, two_level
 from .mechanical_loads import (
     MechanicalLoads,
 )
@@ -170,11 +170,11 @@ def thermal_load(setup: SolveSetup, field, fast: bool) -> np.ndarray:
     (``structured.assemble_stress_load``); a field gives an affine stress in every cell whose
     CTE is constant over the cell's quadrature points (``assemble_stress_load_field``), and the
     remaining cells (straddling a glass transition) are assembled generically on those cells
-    only. Equal to the generic assembly to round-off.
+    only. Not fast, a uniform temperature on straight simplices: ``simplex.stress_load``.
+    Equal to the generic assembly to round-off.
     """
     basis, model, part, package = setup.basis, setup.model, setup.part, setup.package
     if not fast and not isinstance(field, TemperatureField) and simplex.supports(basis):
-        # a uniform temperature on straight simplices: a stress uniform in each cell
         stress = model.thermal_stress(part, model.thermal_strain(part, field))[..., 0]
         return simplex.stress_load(basis, stress)
     if not fast:
@@ -392,7 +392,7 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
         F, extra = np.vstack([F, extra_loads]), (coupling, out_of_plane)
     fixed, held, R, free_modes = _constraints(package, basis, loads, hold, generalized)
     n = F.shape[0]
-    solver = _quadratic_simplex_solver(basis, fixed, n, solver)
+    solver = quadratic_simplex_solver(basis, fixed, n, solver)
     blocks, timer = _timed(_blocks(setup, assembly, fast and basis.is_box, extra))
     assembly_seconds = time.perf_counter() - start
     solution = fem_solve(blocks, F, fixed, n=n, solver=solver,
@@ -438,24 +438,6 @@ def _constraints(package, space: Space, loads, hold, generalized: bool):
     if generalized and "symmetry_x" in package.surfaces:
         fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x: no x term on a half model
     return fixed, held, R, free_modes
-
-
-def _quadratic_simplex_solver(space: Space, fixed: np.ndarray, n: int, solver):
-    """``auto`` on quadratic simplices (imported tetrahedra) where it would pick cg-amg: CG
-    with the two-level cycle whose coarse space is the linear field on the vertices
-    (``linear_solvers.two_level``; measured at 103k Tet2 unknowns: 94 iterations and 6.8 s
-    CPU against cg-amg's 257 and 21.7 s). Any other case: ``solver`` unchanged."""
-    if not (isinstance(solver, str) and solver == "auto" and n == space.N
-            and simplex.supports(space) and space.scalar_element.maxdeg == 2):
-        return solver
-    free = constraints.free_dofs(n, fixed)
-    if choose_method(len(free)) != "cg-amg":
-        return solver
-    P = simplex.vertex_prolongation(space)[free]
-    # coarse unknowns whose own vertex dof is free (weight 1): full column rank
-    own = P.copy()
-    own.data = (own.data == 1.0).astype(float)
-    return two_level(P[:, np.flatnonzero(np.asarray(own.sum(axis=0)).ravel() > 0)])
 
 
 def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra):
