@@ -122,3 +122,16 @@ def test_quadratic_tet_warpage_two_level_equals_direct(monkeypatch, supports):
     # CG to a relative residual of 1e-9 (ITERATIVE_TOLERANCE); the field agrees to about
     # the condition number times that
     assert np.abs(iterative.displacement - direct.displacement).max() < 1e-6 * scale
+
+
+@pytest.mark.parametrize("element", [skfem.ElementTetP1, skfem.ElementTetP2])
+def test_cell_means_on_tets_equal_the_quadrature_means(element):
+    from thermomech.heat_problem import cell_mean
+
+    mesh = _distorted(skfem.MeshTet1, 2)
+    space = make_space(mesh, element(), 4)
+    field = np.sin(3 * space.doflocs[0]) + space.doflocs[1] * space.doflocs[2]
+    basis = skfem.Basis(mesh, element(), intorder=4)
+    integral = skfem.Functional(lambda w: w["T"]).elemental(basis, T=basis.interpolate(field))
+    volume = skfem.Functional(lambda w: 1.0 + 0.0 * w.x[0]).elemental(basis)
+    assert _relative(integral / volume, cell_mean(space, field)) < ROUND_OFF
