@@ -63,7 +63,8 @@ from thermomech.heat_problem import PATHS, assemble_problem, heat_flows  # noqa:
 from thermomech.inp import read_dat, write_inp  # noqa: E402
 from thermomech.inp_process import read_displacement_blocks  # noqa: E402
 from thermomech.mechanical_metrics import part_maxima, surface_warpage, von_mises  # noqa: E402
-from thermomech.mechanics import rigid_body_modes, solve_warpage  # noqa: E402
+from thermomech.mechanical_supports import rigid_body_modes  # noqa: E402
+from thermomech.mechanics import solve_warpage  # noqa: E402
 from thermomech.meshing import Faces  # noqa: E402
 from thermomech.model_file import load_model, mesh_model  # noqa: E402
 from thermomech.thermal import die_dofs, solve_thermal  # noqa: E402

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import skfem
 
 from .errors import ModelError
+from .fem import simplex
 from .fem.assembly import Assembly, unit_cell_weights
 from .fem.constraints import face_values
 from .fem.space import Space
@@ -206,10 +207,14 @@ def _fixed_values(package, basis: Space, assembly: Assembly, faces: Faces, bound
 
 def cell_mean(basis: Space, field: np.ndarray) -> np.ndarray:
     """(cells,) mean of a field over each cell (exact for Q1 and Q2 on box cells, where it
-    is unit-cell weights; on imported cells the integral over the cell / its volume)."""
+    is unit-cell weights, and on straight simplices, reference-cell weights; on other
+    imported cells the integral over the cell / its volume)."""
     if cell_kind(basis.mesh) in ("hex", "quad"):
         weights = unit_cell_weights(basis.elem)
         return weights @ field[basis.element_dofs]
+    if simplex.supports(basis):  # affine cells: the reference means, no quadrature basis
+        weights = simplex.reference(type(basis.elem))["load"]
+        return (weights / weights.sum()) @ field[basis.element_dofs]
     full = basis.basis
     integral = skfem.Functional(lambda w: w["T"]).elemental(full, T=full.interpolate(field))
     volume = skfem.Functional(lambda w: 1.0 + 0.0 * w.x[0]).elemental(full)

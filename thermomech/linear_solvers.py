@@ -296,6 +296,49 @@ def _cg_amg(A, b, tol, near_null_space, maxiter) -> tuple[np.ndarray, dict]:
                "levels": levels}
 
 
+SMOOTHING_SWEEPS = 2
+"""Gauss-Seidel sweeps before and after the coarse correction of :func:`two_level`.
+Measured, Tet2 warpage of the split flip-chip, 103k unknowns (CPU, load 9): 1 sweep 143
+CG iterations 7.3 s, 2 sweeps 94 / 6.8 s, 4 sweeps 65 / 8.3 s; cg-amg (smoothed
+aggregation with the rigid modes) 257 / 21.7 s."""
+
+
+def two_level(prolongation: sp.spmatrix, sweeps: int = SMOOTHING_SWEEPS) -> Solver:
+    """A ``solve_linear`` strategy: CG preconditioned by a symmetric two-level cycle,
+    ``sweeps`` forward Gauss-Seidel sweeps, the coarse correction ``P (P^T A P)^-1 P^T`` with
+    the sparse Cholesky factor of the Galerkin operator, the same sweeps backward.
+
+    prolongation : (n, m) P from a coarse space of full column rank (for quadratic
+    elements on simplices the linear field on the vertices, ``fem.simplex``), rows in the
+    order of the unknowns of ``A``. Stats method ``"cg-two-level"``.
+    """
+    from pyamg.relaxation.relaxation import gauss_seidel
+    from scipy.sparse.linalg import LinearOperator
+
+    P = sp.csr_matrix(prolongation)
+
+    def strategy(A, b, tol):
+        start = time.perf_counter()
+        coarse = _direct_factor((P.T @ (A @ P)).tocsr())
+
+        def cycle(r):
+            r = np.ascontiguousarray(r, dtype=float).ravel()
+            x = np.zeros_like(r)
+            gauss_seidel(A, x, r, iterations=sweeps, sweep="forward")
+            x += P @ coarse(P.T @ (r - A @ x))
+            gauss_seidel(A, x, r, iterations=sweeps, sweep="backward")
+            return x
+        setup = time.perf_counter() - start
+        try:
+            M = LinearOperator(A.shape, matvec=cycle, dtype=float)
+            x, iterations = preconditioned_cg(A, b, M, tol, None)
+        finally:
+            coarse.free()
+        return x, {"method": "cg-two-level", "iterations": iterations,
+                   "setup_seconds": setup, "coarse_unknowns": int(P.shape[1])}
+    return strategy
+
+
 def _gmg_preconditioner(A, grid: Grid):
     """The multigrid of ``A`` (bordered when the grid covers all but a few unknowns); a
     failed set-up (a line or coarse factor not positive definite) is a SolverError."""

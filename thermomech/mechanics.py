@@ -54,10 +54,12 @@ from .elasticity import (
     voigt_strain,
 )
 from .errors import ModelError
-from .fem import constraints, structured
+from .fem import constraints, simplex, structured
+from .fem.solve import quadratic_simplex_solver
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
 from .mechanical_loads import MechanicalLoads
+from .mechanical_supports import constraint_set
 from .meshing import MeshedPackage, cell_kind
 from .results import WarpageResult
 
@@ -168,9 +170,13 @@ def thermal_load(setup: SolveSetup, field, fast: bool) -> np.ndarray:
     (``structured.assemble_stress_load``); a field gives an affine stress in every cell whose
     CTE is constant over the cell's quadrature points (``assemble_stress_load_field``), and the
     remaining cells (straddling a glass transition) are assembled generically on those cells
-    only. Equal to the generic assembly to round-off.
+    only. Not fast, a uniform temperature on straight simplices: ``simplex.stress_load``.
+    Equal to the generic assembly to round-off.
     """
     basis, model, part, package = setup.basis, setup.model, setup.part, setup.package
+    if not fast and not isinstance(field, TemperatureField) and simplex.supports(basis):
+        stress = model.thermal_stress(part, model.thermal_strain(part, field))[..., 0]
+        return simplex.stress_load(basis, stress)
     if not fast:
         full = basis.basis
         eth = model.thermal_strain(part, _temperature_at_quadrature(field, full))
@@ -252,9 +258,12 @@ def solve_setup(package, loads, order, element) -> SolveSetup:
 def _stiffness(setup: SolveSetup, assembly: str) -> sp.csr_matrix:
     reduced = setup.model.reduced[setup.part]
     if assembly == "auto":
-        assembly = "structured" if setup.basis.is_box else "generic"
+        assembly = "structured" if setup.basis.is_box else "simplex" if simplex.supports(
+            setup.basis) else "generic"
     if assembly == "structured":
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
+    if assembly == "simplex":
+        return simplex.elasticity(setup.basis, reduced)
     if assembly == "generic":
         return generic_stiffness(setup.basis.basis, reduced)
     raise ValueError(f"unknown assembly {assembly!r}")
@@ -281,57 +290,6 @@ def generalized_blocks(setup: SolveSetup, eth_columns) -> tuple[sp.csr_matrix, n
     return sp.csr_matrix(coupling), out_of_plane, np.array(loads).T, monomials
 
 
-# --- supports and rigid-body modes ---------------------------------------------------------
-
-def rigid_body_modes(space: Space) -> np.ndarray:
-    """(N, 6) in 3D or (N, 3) in 2D rigid motions of a displacement space
-    (:func:`fem.constraints.rigid_body_modes` at its dofs)."""
-    return constraints.rigid_body_modes(space.doflocs, space.components)
-
-
-def support_dofs(package: MeshedPackage, basis: Space,
-                 loads: MechanicalLoads) -> tuple[np.ndarray, np.ndarray]:
-    """(symmetry dofs, clamped dofs) fixed to zero; ModelError for a bad support."""
-    dim = package.dimension
-    symmetry = [constraints.face_dofs(basis, package.surfaces[name], comp)
-                for name, comp in (("symmetry_x", 0), ("symmetry_y", 1))
-                if name in package.surfaces]
-    letters = {"x": 0, "y": 1, "z": 2} if dim == 3 else {"x": 0, "z": 1}
-    clamped = []
-    for i, support in enumerate(loads.supports):
-        where = f"mechanical.supports[{i}]"
-        if support.surface.startswith("symmetry_"):
-            raise ModelError(f"{where}.surface", f"{support.surface!r} is a symmetry plane, "
-                             f"constrained automatically (normal displacement only); clamping "
-                             f"it would over-constrain the model: remove this support")
-        faces = package.surface(support.surface, f"{where}.surface")
-        for letter in support.directions:
-            if letter not in letters:
-                raise ModelError(f"{where}.directions", f"a 2D model (x-z section) has no "
-                                                        f"{letter!r} displacement")
-            clamped.append(constraints.face_dofs(basis, faces, letters[letter]))
-    join = lambda parts: np.unique(np.concatenate(parts)) if parts else np.zeros(  # noqa: E731
-        0, dtype=np.int64)
-    return join(symmetry), join(clamped)
-
-
-def prescribed_dofs(package: MeshedPackage, basis: Space, loads: MechanicalLoads
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(dofs, values m) of ``loads.displacements`` (later entries win shared dofs)."""
-    value = np.full(basis.N, np.nan)
-    for i, entry in enumerate(loads.displacements):
-        where = f"mechanical.displacements[{i}]"
-        dofs, value[dofs] = constraints.face_values(
-            basis, package.surface(entry.surface, f"{where}.surface"),
-            entry.point_function(package.dimension, f"{where}."),
-            ["xyz".index(c) if package.dimension == 3 else "xz".index(c)
-             for c in entry.directions])
-    dofs = np.flatnonzero(np.isfinite(value))
-    return dofs, value[dofs]
-
-
-# --- solve ---------------------------------------------------------------------------------
-
 def solve_warpage(package: MeshedPackage, loads: MechanicalLoads | None = None, *,
                   temperature=None, order: int | None = None, element: str | None = None,
                   solver="auto", hold: Sequence[float] | None = None,
@@ -349,7 +307,8 @@ def solve_warpage(package: MeshedPackage, loads: MechanicalLoads | None = None, 
         callable); "auto": direct up to 20k unknowns, then CG + geometric multigrid.
     hold : point (m) near which the dofs that remove free rigid-body motion are chosen
         (default: the middle of the mesh); the result does not depend on it.
-    assembly : "auto" (structured fast path on box meshes), "structured" or "generic".
+    assembly : "auto" (structured fast path on box meshes, closed-form cell matrices on
+        P1 / P2 simplices), "structured", "simplex" or "generic".
 
     Returns
     -------
@@ -417,8 +376,8 @@ def warpage_system(package, loads, temperatures, order=None, element=None, hold=
                for f in fields]
         coupling, out_of_plane, extra_loads, _ = generalized_blocks(setup, eth)
         F, extra = np.vstack([F, extra_loads]), (coupling, out_of_plane)
-    fixed, values, held, R, free_modes = _constraints(package, basis, loads, hold,
-                                                      generalized)
+    fixed, values, held, R, free_modes = constraint_set(package, basis, loads, hold,
+                                                         generalized)
     return WarpageSystem(setup, loads, fields, F, fixed, values, held, R, free_modes, extra,
                          fast, start)
 
@@ -427,6 +386,7 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
     system = warpage_system(package, loads, temperatures, order, element, hold, assembly)
     setup, F, R, N = system.setup, system.F, system.R, system.setup.basis.N
     n = F.shape[0]
+    solver = quadratic_simplex_solver(setup.basis, system.fixed, n, solver)
     blocks, timer = _timed(_blocks(setup, assembly, system.fast and setup.basis.is_box,
                                    system.extra))
     assembly_seconds = time.perf_counter() - system.start
@@ -470,27 +430,6 @@ def warpage_results(system: WarpageSystem, solution, assembly_seconds: float
             generalized_strain=solution.x[N:, j].copy() if system.extra is not None else None,
             model=model))
     return tuple(results)
-
-
-def _constraints(package, space: Space, loads, hold, generalized: bool):
-    """(fixed dofs, their values m, held dofs, rigid modes, free rigid modes): symmetry
-    planes, supports and prescribed displacements on named surfaces, and the minimal
-    supports of the rigid motion they leave free."""
-    symmetry, clamped = support_dofs(package, space, loads)
-    moved, moved_values = prescribed_dofs(package, space, loads)
-    constrained = np.union1d(np.union1d(symmetry, clamped), moved)
-    R = rigid_body_modes(space)
-    free_modes = constraints.free_rigid_modes(R, constrained)
-    point = np.asarray(hold, dtype=float) if hold is not None else 0.5 * (
-        space.doflocs.min(axis=1) + space.doflocs.max(axis=1))
-    held = constraints.minimal_supports(free_modes, space.doflocs, point)
-    fixed = np.union1d(constrained, held)
-    if generalized and "symmetry_x" in package.surfaces:
-        fixed = np.union1d(fixed, [space.N + 1])  # e_yy even in x: no x term on a half model
-    value = np.zeros(space.N + 3)
-    value[moved] = moved_values
-    value[symmetry] = 0.0  # a symmetry plane keeps its own condition
-    return fixed, value[fixed], held, R, free_modes
 
 
 def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra):

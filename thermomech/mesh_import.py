@@ -10,8 +10,9 @@ of these names replaces it.
 
 Second-order files (tetra10, hexahedron20/27, wedge15/18, triangle6, quad8/9) are read by
 their corner nodes: the cells become straight-sided first-order cells, and the element order
-of the solve is the model's ``mesh.element_order``. Imported meshes take scikit-fem's
-generic assembly path.
+of the solve is the model's ``mesh.element_order``. Imported meshes have no tensor grid:
+tetrahedra and triangles take the closed-form simplex assembly (:mod:`fem.simplex`), the
+other cells scikit-fem's generic forms.
 """
 
 from __future__ import annotations

@@ -52,11 +52,11 @@ from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
+from .mechanical_supports import support_dofs
 from .mechanics import (
     generalized_blocks,
     generic_stiffness,
     solve_setup,
-    support_dofs,
     thermal_load,
 )
 from .melting import check_left, melt, melting_points, solidifying

@@ -11,8 +11,9 @@ n ~ -1.3), solved by Picard iteration with k evaluated at each cell's mean tempe
 
 Elements: Q1 (default, ``ElementHex1`` / ``ElementQuad1``) or Q2 (``ElementHex2`` /
 ``ElementQuad2``); ``order`` or ``mesh.element_order`` chooses. Assembly uses the structured
-fast path (:mod:`thermomech.fem.structured`) on the box meshes our mesher makes and scikit-fem's
-generic assembly (``Basis`` + forms, quadrature ``2 * order``) otherwise.
+fast path (:mod:`thermomech.fem.structured`) on the box meshes our mesher makes, closed-form
+cell matrices on imported tetrahedra and triangles (:mod:`thermomech.fem.simplex`) and
+scikit-fem's generic assembly (``Basis`` + forms, quadrature ``2 * order``) otherwise.
 
 2D models are an infinitely deep x-z section at y = 0: every heated part keeps the
 volumetric power density it has in 3D, ``q = P / (A_section * L_y)`` with ``L_y`` the part's

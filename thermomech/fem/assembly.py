@@ -1,12 +1,14 @@
-"""One assembler, two strategies: the structured fast path on box cells and scikit-fem's
-generic forms on any mesh.
+"""One assembler, three strategies: the structured fast path on box cells, closed-form cell
+matrices on straight simplices (imported tetrahedra and triangles) and scikit-fem's generic
+forms on any other mesh.
 
 An :class:`Assembly` holds the verbs of a scalar field's terms (diffusion, mass, source,
 boundary mass and load, face dofs). :func:`choose_assembly` picks it once from the space
 (``space.is_box``); callers never re-pick it from a string. On box meshes the structured
 strategy scales unit-cell reference matrices per cell (:mod:`fem.structured`, written
-straight into CSR on the tensor grid by :mod:`fem.grid_assembly`); elsewhere scikit-fem's
-``Basis`` and forms with quadrature ``space.intorder``.
+straight into CSR on the tensor grid by :mod:`fem.grid_assembly`); on P1 / P2 simplices
+reference matrices times each cell's affine Jacobian (:mod:`fem.simplex`); elsewhere
+scikit-fem's ``Basis`` and forms with quadrature ``space.intorder``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..meshing import skfem_facets
-from . import constraints, structured
+from . import constraints, simplex, structured
 from .space import Space
 
 
@@ -91,6 +93,18 @@ def _generic_boundary_load(package, basis, faces, values):
     return _load_form.assemble(fb, g=_cell_field(fb, np.broadcast_to(values, (len(faces),))))
 
 
+def _simplex_diffusion(package, basis, conductivity):
+    return simplex.diffusion(basis, conductivity)
+
+
+def _simplex_mass(package, basis, coefficient):
+    return simplex.mass(basis, coefficient)
+
+
+def _simplex_source(package, basis, density):
+    return simplex.source(basis, density)
+
+
 def _face_dofs(package, space, faces):
     """Dofs on faces, either strategy: box faces or facets (:func:`constraints.face_dofs`)."""
     return constraints.face_dofs(space, faces)
@@ -101,22 +115,29 @@ STRUCTURED = Assembly("structured", structured.assemble_diffusion, structured.as
                       structured.assemble_boundary_load, _face_dofs)
 """Reference matrices scaled per box cell: every mesh our mesher makes."""
 
+SIMPLEX = Assembly("simplex", _simplex_diffusion, _simplex_mass, _simplex_source,
+                   _generic_boundary_mass, _generic_boundary_load, _face_dofs)
+"""Closed-form cell matrices on straight simplices (P1 / P2): imported tetrahedral meshes.
+The boundary terms (a few faces) stay on scikit-fem's facet forms."""
+
 GENERIC = Assembly("generic", _generic_diffusion, _generic_mass, _generic_source,
                    _generic_boundary_mass, _generic_boundary_load, _face_dofs)
 """scikit-fem's ``Basis`` + forms (quadrature ``2 * order``): any hexahedral / quad mesh."""
 
 
 def choose_assembly(space: Space, assembly: Assembly | str | None = None) -> Assembly:
-    """The assembler of ``space``: the structured fast path on a box mesh, scikit-fem's
-    forms otherwise (the space decides; "structured" / "generic" or an Assembly force one,
-    for tests and benchmarks)."""
+    """The assembler of ``space``: the structured fast path on a box mesh, closed-form cell
+    matrices on a P1 / P2 simplex mesh, scikit-fem's forms otherwise (the space decides;
+    "structured" / "simplex" / "generic" or an Assembly force one, for tests and
+    benchmarks)."""
     if isinstance(assembly, Assembly):
         return assembly
     if assembly in (None, "auto"):
-        return STRUCTURED if space.is_box else GENERIC
-    if assembly not in ("structured", "generic"):
+        return STRUCTURED if space.is_box else SIMPLEX if simplex.supports(space) else GENERIC
+    strategies = {"structured": STRUCTURED, "simplex": SIMPLEX, "generic": GENERIC}
+    if assembly not in strategies:
         raise ValueError(f"unknown assembly {assembly!r}")
-    return {"structured": STRUCTURED, "generic": GENERIC}[assembly]
+    return strategies[assembly]
 
 
 def unit_cell_weights(element) -> np.ndarray:

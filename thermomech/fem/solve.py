@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..linear_solvers import choose_method, factorized, solve_linear
+from ..linear_solvers import choose_method, factorized, solve_linear, two_level
 from ..threads import RowSplit
-from . import multigrid
+from . import multigrid, simplex
 from .constraints import condense, free_dofs
-from .space import Grid
+from .space import Grid, Space
 
 Blocks = Callable[[np.ndarray, np.ndarray], tuple[sp.csr_matrix, sp.csr_matrix]]
 """``blocks(free, fixed) -> (K[free][:, free], K[fixed])``, free in the order given."""
@@ -91,6 +91,22 @@ def solve(system: sp.spmatrix | Blocks, F: np.ndarray, fixed: np.ndarray,
     reactions[free] = RowSplit(K_free) @ x[free] - rhs  # on threads, bitwise equal
     reactions[fixed] = K_fixed @ x - F[fixed]
     return Solution(x, reactions, stats, free)
+
+
+def quadratic_simplex_solver(space: Space, fixed: np.ndarray, n: int, solver):
+    """``auto`` on quadratic simplices where it would pick cg-amg: ``two_level`` over the
+    vertex P1 field (103k Tet2: 94 iterations, 6.8 s CPU; cg-amg 257, 21.7 s); else
+    ``solver``."""
+    if not (isinstance(solver, str) and solver == "auto" and n == space.N
+            and simplex.supports(space) and space.scalar_element.maxdeg == 2):
+        return solver
+    free = free_dofs(n, fixed)
+    if choose_method(len(free)) != "cg-amg":
+        return solver
+    P = simplex.vertex_prolongation(space)[free]
+    own = P.copy()  # coarse unknowns whose own vertex dof is free: full column rank
+    own.data = (own.data == 1.0).astype(float)
+    return two_level(P[:, np.flatnonzero(np.asarray(own.sum(axis=0)).ravel() > 0)])
 
 
 def factorized_condensed(K: sp.spmatrix | Blocks, fixed: np.ndarray, *, solver="auto",

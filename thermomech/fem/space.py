@@ -260,9 +260,12 @@ class Space:
     @functools.cached_property
     def doflocs(self) -> np.ndarray:
         """(dim, N) dof positions, m (on box meshes without building the basis)."""
-        if self.box is None:
-            return self.basis.doflocs if self.cells is None else skfem.Basis(
-                self.mesh, self.elem, intorder=1).doflocs
+        if self.box is None:  # the reference positions mapped per cell, no quadrature
+            # basis (building it for the rigid modes took 2 s of a 23k-tet Tet2 warpage)
+            at = _mapping(self.mesh).F(np.asarray(self.elem.doflocs, dtype=float).T)
+            out = np.zeros((self.mesh.dim(), self.N))
+            out[:, self.dofs.element_dofs] = at.transpose(0, 2, 1)  # (dim, nloc, cells)
+            return out
         offsets = _local_offsets(type(self.scalar_element), _corners(self.mesh))
         positions = np.repeat(offsets / 2.0, self.ncomp, axis=1)  # (dim, nloc) unit cell
         corner = self.mesh.p[:, self.mesh.t].min(axis=1)  # (dim, cells)
