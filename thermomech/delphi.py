@@ -139,11 +139,10 @@ def links(patches: tuple[str, ...]) -> list[tuple[str, str]]:
     return list(itertools.combinations(("junction", *patches), 2))
 
 
-def network_response(g: np.ndarray, ambient_g: np.ndarray, power: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Junction rise (sets,) K and patch heat flows (sets, patches) W of the network with
-    link conductances ``g`` (pairs of :func:`links` order, W/K) and patch-to-ambient
-    conductances ``ambient_g`` (sets, patches) W/K, ``power`` W into J."""
+def _network_matrix(g: np.ndarray, ambient_g: np.ndarray) -> np.ndarray:
+    """(sets, nodes, nodes) W/K conductance matrix of the network (junction first): link
+    conductances ``g`` (pairs of :func:`links` order) plus each set's patch-to-ambient
+    conductances ``ambient_g`` (sets, patches) on the patch diagonal."""
     sets, npatch = ambient_g.shape
     n = npatch + 1
     i, j = np.array(list(itertools.combinations(range(n), 2))).T
@@ -153,6 +152,16 @@ def network_response(g: np.ndarray, ambient_g: np.ndarray, power: float
     L[np.arange(n), np.arange(n)] = -L.sum(axis=1)
     A = np.broadcast_to(L, (sets, n, n)).copy()
     A[:, np.arange(1, n), np.arange(1, n)] += ambient_g
+    return A
+
+
+def network_response(g: np.ndarray, ambient_g: np.ndarray, power: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Junction rise (sets,) K and patch heat flows (sets, patches) W of the network with
+    link conductances ``g`` (pairs of :func:`links` order, W/K) and patch-to-ambient
+    conductances ``ambient_g`` (sets, patches) W/K, ``power`` W into J."""
+    A = _network_matrix(g, ambient_g)
+    sets, n = A.shape[:2]
     b = np.zeros((sets, n, 1))
     b[:, 0, 0] = power
     T = np.linalg.solve(A, b)[..., 0]
@@ -163,15 +172,9 @@ def response_jacobian(g: np.ndarray, ambient_g: np.ndarray, power: float) -> np.
     """d T / d g: (sets, nodes, links) K per W/K of :func:`network_response`'s node
     temperatures (junction first). Link l = (i, j) adds g_l (e_i - e_j)(e_i - e_j)^T to the
     matrix A, so dT/dg_l = -A^-1 (e_i - e_j) (T_i - T_j)."""
-    sets, npatch = ambient_g.shape
-    n = npatch + 1
+    A = _network_matrix(g, ambient_g)
+    sets, n = A.shape[:2]
     i, j = np.array(list(itertools.combinations(range(n), 2))).T
-    L = np.zeros((n, n))
-    np.add.at(L, (i, j), -g)
-    np.add.at(L, (j, i), -g)
-    L[np.arange(n), np.arange(n)] = -L.sum(axis=1)
-    A = np.broadcast_to(L, (sets, n, n)).copy()
-    A[:, np.arange(1, n), np.arange(1, n)] += ambient_g
     inverse = np.linalg.inv(A)  # (sets, n, n), n <= ~20
     b = np.zeros((sets, n))
     b[:, 0] = power
