@@ -58,10 +58,10 @@ def test_patches_split_top_and_bottom_into_rings(tmp_path):
     path.write_text(FLIP_CHIP.replace("BOARD", "2s2p"))
     model = load_model(path)
     layout = model.package.layout(model.all_materials)
-    corners = [(lo.tolist(), hi.tolist()) for lo, hi in ring_rectangles(
-        layout, (np.array([-4e-3, -4e-3]), np.array([4e-3, 4e-3])))]
-    assert corners == pytest.approx([([-4e-3] * 2, [4e-3] * 2), ([-6e-3] * 2, [6e-3] * 2),
-                                     ([-6.5e-3] * 2, [6.5e-3] * 2)])
+    corners = np.array([(lo, hi) for lo, hi in ring_rectangles(
+        layout, (np.array([-4e-3, -4e-3]), np.array([4e-3, 4e-3])))])  # (rings, lo/hi, xy)
+    half = np.array([4e-3, 6e-3, 6.5e-3])[:, None, None] * np.array([-1.0, 1.0])[:, None]
+    np.testing.assert_allclose(corners, np.broadcast_to(half, (3, 2, 2)), rtol=1e-12)
     delphi = extract_delphi(model, held_out=1)
     assert set(PATCHES) <= set(delphi.patches)
     areas = delphi.areas_m2
