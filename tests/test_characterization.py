@@ -198,6 +198,12 @@ def test_command_writes_characterization_json(tmp_path, capsys):
     dual = transient["dual_interface"]
     assert transient["zth"]["zth_K_per_W"][-1] == pytest.approx(
         dual["steady_theta_JC_K_per_W"], rel=1e-6)
+    # JESD51-14 on the flip-chip: the structure functions part at the copper lid (measured
+    # -5.5 % of the steady cold-plate value; the bundled flip-chip -4.7 % for h_dry 0.5, 1
+    # and 2 times the default; the
+    # standard itself says the transient and steady methods differ)
+    assert dual["theta_JC_K_per_W"] == pytest.approx(dual["steady_theta_JC_K_per_W"],
+                                                     rel=0.1)
     assert "JESD51-14 dual interface" in sheet
 
 
@@ -336,8 +342,9 @@ def test_j1_zth_is_the_series_resistance():
     0.24397 K/W (Q1 exact for the steady end: 1e-9 as J1's theta_JC; 1e-6 for a curve steady
     to 1e-3 over its last decade), the Foster and Cauer networks sum to it to 1e-3 (the fit's
     total-resistance accuracy, tests/test_zth.py); the dry contact 1/(h A) equals it, so the
-    dry curve ends at twice it. The dual-interface reading itself is not exact on this
-    lumped stack (module docstring): it is only bounded by the wet end."""
+    dry curve ends at twice it. The dual-interface reading is where the wet ladder ends
+    (the plate is on the lid), exact to the fitted ladder's total resistance (1e-3; the
+    linear C_sum interpolation read it about 50 % low)."""
     from thermomech.transient_characterization import transient_characterization
 
     area = 1e-4
@@ -351,5 +358,5 @@ def test_j1_zth_is_the_series_resistance():
     assert dual["steady_theta_JC_K_per_W"] == pytest.approx(exact, rel=1e-9)
     assert dual["case_contact_h_W_per_m2K"]["dry"] == pytest.approx(1 / (exact * area))
     assert dual["dry_zth_end_K_per_W"] == pytest.approx(2 * exact, rel=1e-6)
-    assert 0 <= dual["theta_JC_K_per_W"] <= exact * (1 + 1e-3)
+    assert dual["theta_JC_K_per_W"] == pytest.approx(exact, rel=1e-3)
     json.dumps(record, allow_nan=False)

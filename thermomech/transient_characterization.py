@@ -11,11 +11,12 @@ steady theta_JC top of the package alone); "dry" a contact whose resistance 1/(h
 equals that steady theta_JC (the poor contact doubles the case path; JESD51-14 asks for a
 second contact that changes Zth clearly, neither too little nor dominating).
 
-The dual-interface reading is exact where the structure function resolves the package (the
-1-D bar of tests/test_zth.py: 1e-3; J1 with 10 cells per layer: 0 to -5 %) but not where the
-two fitted ladders place their nodes differently (J1 with 1 cell per layer: about -50 %; the
-bundled flip-chip: -97 %; measured, docs/jedec.md). The data-sheet theta_JC top stays the
-steady cold-plate value; the record gives both.
+The dual-interface reading (:func:`zth.separation`: C_sum as the lumped ladders hold it, a
+staircase, parting by a factor 10) is where the wet ladder ends on the 1-D bar of
+tests/test_zth.py (1e-3) and on J1 with 1 or 10 cells per layer (1e-4), and 4.7 % below the
+steady value on the bundled flip-chip (0.1502 against 0.1577 K/W, for h_dry 0.5, 1 and 2
+times the default; measured, docs/jedec.md). The data-sheet theta_JC top stays the steady
+cold-plate value; the record gives both.
 
 Cost: two :func:`zth.zth_transient` runs of ``steps_per_decade`` = 10 (100 steps per
 decade of time) from :data:`T_MIN` to :data:`T_MAX`: on the flip-chip's 5120-unknown package
