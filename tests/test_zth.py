@@ -114,7 +114,7 @@ def test_layered_bar_structure_function():
 
 
 @pytest.mark.xfail(strict=True, reason="issue 16's 2 % at each layer interface is not met: "
-                   "the case (ladder end) reads 1e-3, but the layer one / layer two interface "
+                   "the case (ladder end) reads 2e-5, but the layer one / layer two interface "
                    "10.4 % low; the reading at the kink is ill-conditioned (the slope of C_sum "
                    "drops 8 times there) and even the bar's exact Zth through the fit reads "
                    "-7.6 % (docs/jedec.md)")

@@ -17,7 +17,9 @@ Solid-State Electronics 31 (1988) 1363, the structure function; JESD51-14 (2010)
 Resolution (measured, tests/test_zth.py): a 1-D two-layer bar's interface is read from the
 ladder 10 % low with the ~13 terms the fit keeps; even the bar's exact spectrum truncated to
 12 / 25 / 40 modes reads it 6.3 / 3.6 / 2.3 % low, so the lumped ladder, not the FE curve
-(~1e-4) or the fit (~1e-4), limits it. Total resistance: 1e-5.
+(~1e-4) or the fit (~1e-4), limits it (the bar's exact Zth through the fit: -7.6 %), and
+the reading at that kink is ill-conditioned: the slope of C_sum drops 8 times there, so a
+C_sum error of 1 % of the layer's capacity moves it 8 %. Total resistance: 1e-5.
 
 Time stepping: ``solve_transient`` has a fixed step, so :func:`zth_transient` runs one
 transient per decade of time, each from t = 0 with the step 1 / (10 * steps_per_decade) of
