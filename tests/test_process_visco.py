@@ -429,9 +429,10 @@ def test_cli_refuses_a_viscoelastic_recipe_without_durations_with_exit_2(tmp_pat
     assert "mechanical.steps[2] (cool).duration" in err and "'emc' is viscoelastic" in err
 
 
-def test_thermal_field_steps_are_refused_with_viscoelastic_parts():
-    """A "thermal" step would need the shift per point: refused, naming the step, whenever
-    a viscoelastic part is present at it or later (the field lasts)."""
+def test_a_viscoelastic_part_added_at_a_thermal_field_is_refused():
+    """"thermal" steps work with viscoelastic parts (the shift per point:
+    test_process_visco_fields), but a part born at the field would need its activation
+    eigenstrain in the history: refused, naming the step that adds it."""
     from thermomech.mechanical_loads import check_steps
     from thermomech.mechanics import solve_setup
     from thermomech.process_visco import check_durations
@@ -444,5 +445,9 @@ def test_thermal_field_steps_are_refused_with_viscoelastic_parts():
     visco = visco_parts(solve_setup(package, loads, None, None), loads)
     with pytest.raises(ModelError) as info:
         check_durations(loads, check_steps(loads, package.parts), package.parts, visco)
-    assert info.value.field == "mechanical.steps[0] (powered).temperature"
+    assert info.value.field == "mechanical.steps[1] (coat).add"
     assert "'film'" in str(info.value) and "uniform temperature" in str(info.value)
+    ok = _recipe([{"name": "powered", "temperature": "thermal", "duration": "1 s"},
+                  {"name": "cool", "temperature": 25.0, "duration": "1 s"},
+                  {"name": "coat", "add": ["film"], "duration": "0 s"}])
+    check_durations(ok, check_steps(ok, package.parts), package.parts, visco)
