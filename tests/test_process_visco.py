@@ -54,7 +54,8 @@ def curvature(result, z_top):
 # --- V3: a thin film relaxing on a stiff substrate -------------------------------------------
 
 @pytest.mark.parametrize("dimension, symmetry, plane", [
-    (2, "none", "generalized_strain"), (2, "none", "strain"), (3, "quarter", None)])
+    (2, "none", "generalized_strain"), (2, "none", "strain"), (2, "none", "stress"),
+    (3, "quarter", None)])
 def test_v3_thin_film_curvature_follows_the_relaxation_modulus(dimension, symmetry, plane):
     """A 2 um film (E(t) of V1, constant nu) born on 1 mm of Si at 160 degC, cooled
     instantly to 150 degC (= T_ref, a_T = 1) and held: the substrate fixes the film's
@@ -119,7 +120,8 @@ LIMIT_STEPS = [
 
 
 @pytest.mark.parametrize("dimension, symmetry, plane", [
-    (2, "none", "generalized_strain"), (2, "none", "strain"), (3, "quarter", None)])
+    (2, "none", "generalized_strain"), (2, "none", "strain"), (2, "none", "stress"),
+    (3, "quarter", None)])
 def test_all_prony_moduli_zero_equals_the_elastic_solver(dimension, symmetry, plane):
     """E(t) = E_inf (every Prony modulus zero): every increment's displacement and stress
     equal the elastic recipe's to 1e-10 (birth, cure shrinkage, bilinear CTE, removal,
@@ -163,12 +165,19 @@ def test_a_viscoelastic_part_needs_step_durations():
     solve_process(package, _recipe([{"name": "warm", "temperature": 30.0}, *steps[:1]]))
 
 
-def test_plane_stress_is_refused_with_viscoelastic_parts():
+def test_plane_stress_refuses_shear_and_bulk_series():
+    """Plane stress condenses eps_yy per point: the condensed stiffness is linear in E for an
+    E(t) series (constant nu) but not in (G, K) of separate series: refused by name."""
+    series = Viscoelastic(reference_temperature=150.0, shift="wlf", wlf_c1=17.44, wlf_c2=51.6,
+                          shear_long_term_modulus=0.4e9, shear_moduli=(7e9,),
+                          shear_times=(100.0,), bulk_long_term_modulus=5e9, bulk_moduli=(),
+                          bulk_times=())
     film = Material("film", youngs_modulus=20e9, poisson_ratio=0.3, cte=60e-6,
-                    viscoelastic=Viscoelastic(**V1))
+                    viscoelastic=series)
     package = _stack([("si", SI, 1e-3), ("film", film, 10e-6)])
-    with pytest.raises(ModelError, match="mechanical.plane"):
+    with pytest.raises(ModelError, match="mechanical.plane") as info:
         solve_process(package, _recipe([{"name": "a", "duration": 1.0}], plane="stress"))
+    assert "'film'" in str(info.value) and "E(t)" in str(info.value)
 
 
 def test_bad_durations_and_auto_increments_parse():

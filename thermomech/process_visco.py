@@ -15,8 +15,12 @@ stiffness on the part (``with_moduli``) and the extra load ``-∫ eps(v) . sigma
 
 at the end of the increment, exact for strain linear in time over it. After the solve the
 mechanical strains at the points advance the history (``advance``). Units: s, Pa, degC.
-Supported: 3D, 2D plane strain and generalized plane strain (plane stress would need the
-out-of-plane strain condensed per point with its history: a ModelError).
+Supported: 3D, 2D plane strain, generalized plane strain and plane stress. In plane
+stress ``sigma_yy = 0`` fixes the out-of-plane mechanical strain of every point,
+``eps_yy = -(lambda_alg (eps_xx + eps_zz) + h_yy) / M_alg`` (``M = K + 4 G / 3``), so the
+in-plane stress is the condensed ``C_ps eps + h - (lambda / M) h_yy`` (the history condensed
+the same way); the condensed stiffness is linear in E only for an E(t) series with a
+constant Poisson ratio, so shear and bulk series are refused in plane stress.
 
 Under a temperature field (``temperature = "thermal"`` steps, ``process_temperature``) the
 shift is per point: the nodal mid-increment temperatures are interpolated to the part's
@@ -37,9 +41,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .elasticity import IN_PLANE
+from .elasticity import IN_PLANE, stiffness_arrays
 from .errors import ModelError, SolverError
-from .materials import Material, elasticity_matrix
+from .materials import Material
 from .mechanical_loads import MechanicalLoads, ProcessStep, step_path
 from .process_points import BasisPoints, BoxPoints, points_of
 from .viscoelastic import (
@@ -80,6 +84,7 @@ class _Part:
     reference: tuple | None = None  # (G_ref, K_ref, E_ref) Pa under a field, else None
     history: np.ndarray | None = None  # (6, cells, points) sigma_hist alone (field)
     probe: object = None  # (cells * points, N_T) nodal temperatures -> the points
+    plane_stress: bool = False  # 2D plane stress: eps_yy condensed per point
 
 
 @dataclass
@@ -106,17 +111,22 @@ def visco_parts(setup, loads: MechanicalLoads) -> ViscoParts | None:
     indices = [i for i, m in enumerate(materials) if m.viscoelastic is not None]
     if not indices:
         return None
-    if setup.package.dimension == 2 and setup.model.plane == "stress":
-        raise ModelError("mechanical.plane", f"\"stress\" is not supported with viscoelastic "
-                         f"parts ({setup.package.parts[indices[0]]!r}): use "
-                         f"\"generalized_strain\" or \"strain\"")
+    stress = setup.package.dimension == 2 and setup.model.plane == "stress"
+    for i in indices:
+        if stress and materials[i].viscoelastic.separate:
+            raise ModelError("mechanical.plane", f"\"stress\" needs an E(t) Prony series "
+                             f"(constant Poisson ratio) on viscoelastic part "
+                             f"{setup.package.parts[i]!r}: its shear and bulk series make the "
+                             f"condensed stiffness nonlinear in the moduli; use \"strain\" "
+                             f"or \"generalized_strain\"")
     out = []
     for i in indices:
         cells = np.flatnonzero(setup.part == i)
         points = points_of(setup, cells)
         terms = materials[i].viscoelastic.terms(materials[i].poisson_ratio)
         state = MaxwellState.zero(len(terms.tau), points.shape)
-        out.append(_Part(i, materials[i].viscoelastic, terms, cells, points, state))
+        out.append(_Part(i, materials[i].viscoelastic, terms, cells, points, state,
+                         plane_stress=stress))
     return ViscoParts(out)
 
 
@@ -187,11 +197,25 @@ def begin_increment(visco: ViscoParts, active: np.ndarray, dt: float, T_mid, fie
         dxi = part.visco.reduced_time(dt, T) if dt > 0 else np.zeros(np.shape(T))
         part.step = increment(part.terms, dxi)
         part.reference = _reference(part) if np.ndim(T) else None
-        part.offset = history_stress(part.terms, part.state, part.step) if active[
+        part.history = history_stress(part.terms, part.state, part.step) if active[
             part.index] else np.zeros_like(part.state.strain)
-        part.history = part.offset
+        part.offset = _condensed(part, part.history)
         if part.reference is not None and active[part.index]:  # predictor: the last strain
-            part.offset = part.history + _extra(part, part.state.strain)
+            part.offset = part.offset + _extra(part, part.state.strain)
+
+
+def _condensed(part: _Part, history: np.ndarray) -> np.ndarray:
+    """``history`` (6, cells, points) Pa as the in-plane solve takes it: itself, or in plane
+    stress ``h - (lambda_alg / M_alg) h_yy`` on xx and zz and zero yy."""
+    if not part.plane_stress:
+        return history
+    G, K = part.step.G_alg, part.step.K_alg
+    ratio = (K - 2 * G / 3) / (K + 4 * G / 3)
+    out = history.copy()
+    out[0] -= ratio * history[1]
+    out[2] -= ratio * history[1]
+    out[1] = 0.0
+    return out
 
 
 def point_temperatures(part: _Part, T, field=None):
@@ -222,7 +246,14 @@ def _extra(part: _Part, strain: np.ndarray) -> np.ndarray:
     """(6, cells, points) Pa (C_alg(x) - C_ref) ``strain``: the per-point moduli's stress
     beyond the system's reference stiffness."""
     G_ref, K_ref, _ = part.reference
-    return isotropic_stress(part.step.G_alg - G_ref, part.step.K_alg - K_ref, strain)
+    if part.plane_stress:  # C_alg(x) = (E(x) / E_ref) C_ref: condensed with the same eps_yy
+        G, K = part.step.G_alg, part.step.K_alg
+        strain = strain.copy()
+        strain[1] = -(K - 2 * G / 3) / (K + 4 * G / 3) * (strain[0] + strain[2])
+    out = isotropic_stress(part.step.G_alg - G_ref, part.step.K_alg - K_ref, strain)
+    if part.plane_stress:
+        out[1] = 0.0
+    return out
 
 
 def reset(visco: ViscoParts | None, born: list[int]) -> None:
@@ -242,10 +273,16 @@ def with_moduli(model, visco: ViscoParts | None):
         part, model.materials[part.index]) for part in visco.parts})
 
 
-def with_matrices(model, matrices: dict[int, np.ndarray]):
-    """``model`` with the 6x6 elasticity matrix (Pa) ``matrices[part]`` on those parts."""
+def with_matrices(model, matrices: dict):
+    """``model`` with the 6x6 elasticity matrix (Pa) ``matrices[part]`` on those parts, or
+    a ``Material``'s (its reduced matrix condensed as the elastic solver does: plane stress
+    through the compliance)."""
     stiffness, reduced = model.stiffness.copy(), model.reduced.copy()
     for index, C in matrices.items():
+        if isinstance(C, Material):
+            stiffness[index], reduced[index] = (a[0] for a in stiffness_arrays(
+                [C], model.dimension, model.plane, None))
+            continue
         stiffness[index] = C
         reduced[index] = C if model.dimension == 3 else C[np.ix_(IN_PLANE, IN_PLANE)]
     return replace(model, stiffness=stiffness, reduced=reduced)
@@ -270,11 +307,10 @@ def moduli(visco: ViscoParts | None, active: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-def unit_matrices(visco: ViscoParts | None, model, active: np.ndarray
-                  ) -> list[tuple[int, np.ndarray]]:
-    """(part, 6x6 matrix) per entry of ``moduli``: the part's elasticity matrix at that
-    modulus 1 Pa and the part's other moduli zero (its matrix is their sum weighted by the
-    moduli)."""
+def unit_matrices(visco: ViscoParts | None, model, active: np.ndarray) -> list[tuple]:
+    """(part, 6x6 matrix or Material) per entry of ``moduli``: the part's elasticity at
+    that modulus 1 Pa and the part's other moduli zero (its matrix is their sum weighted by
+    the moduli)."""
     out = []
     for part in visco.parts if visco is not None else ():
         if active[part.index] and part.step is not None:
@@ -283,20 +319,20 @@ def unit_matrices(visco: ViscoParts | None, model, active: np.ndarray
                         (part.index, isotropic_matrix(0.0, 1.0))]
             else:
                 material = model.materials[part.index]
-                out.append((part.index, elasticity_matrix(Material(
-                    material.name, youngs_modulus=1.0, poisson_ratio=material.poisson_ratio))))
+                out.append((part.index, Material(material.name, youngs_modulus=1.0,
+                                                 poisson_ratio=material.poisson_ratio)))
     return out
 
 
-def _algorithmic_matrix(part: _Part, material: Material) -> np.ndarray:
-    """6x6 Pa of the increment's algorithmic moduli. The E(t) form: the material's own
-    elasticity matrix at E_alg = E_inf + sum E_i Gamma_i and its Poisson ratio (so all
-    Prony moduli zero is the elastic solver bit for bit); shear and bulk: (G_alg, K_alg)."""
+def _algorithmic_matrix(part: _Part, material: Material):
+    """The increment's algorithmic stiffness: the E(t) form as the material at E_alg =
+    E_inf + sum E_i Gamma_i and its Poisson ratio (a Material: so all Prony moduli zero is
+    the elastic solver bit for bit, plane stress included); shear and bulk: the 6x6 matrix
+    (Pa) of (G_alg, K_alg)."""
     if part.visco.separate:
         return isotropic_matrix(*_moduli(part)[:2])
-    E = young_alg(part)
-    return elasticity_matrix(Material(material.name, youngs_modulus=E,
-                                      poisson_ratio=material.poisson_ratio))
+    return Material(material.name, youngs_modulus=young_alg(part),
+                    poisson_ratio=material.poisson_ratio)
 
 
 def young_alg(part: _Part) -> float:
@@ -361,6 +397,9 @@ def mechanical_strain(part: _Part, model, u: np.ndarray, N: int, T) -> np.ndarra
             full[1] = g[0] + g[1] * x + g[2] * z
     cells_part = np.full(len(part.cells), part.index)
     full[:3] -= model.thermal_strain(cells_part, point_temperatures(part, T))
+    if part.plane_stress:  # sigma_yy = 0 at every point
+        G, K = part.step.G_alg, part.step.K_alg
+        full[1] = -((K - 2 * G / 3) * (full[0] + full[2]) + part.history[1]) / (K + 4 * G / 3)
     return full
 
 
@@ -431,7 +470,8 @@ def solve_increment(visco: ViscoParts | None, system, solve, F: np.ndarray, setu
 def _correct(parts: list[_Part], model, u: np.ndarray, N: int, T) -> None:
     """offset = sigma_hist + (C_alg(x) - C_ref) eps_m(u) on every part of ``parts``."""
     for part in parts:
-        part.offset = part.history + _extra(part, mechanical_strain(part, model, u, N, T))
+        part.offset = _condensed(part, part.history) + _extra(
+            part, mechanical_strain(part, model, u, N, T))
 
 
 def _stiffness_change(parts: list[_Part], p: np.ndarray, N: int) -> np.ndarray:
