@@ -457,7 +457,12 @@ def solve_increment(visco: ViscoParts | None, system, solve, F: np.ndarray, setu
             beta = rz / previous
             p, Mp = z + beta * p, r + beta * Mp
         Ap = Mp + _stiffness_change(parts, p, N)
-        alpha = rz / float(p[free] @ Ap[free])
+        curvature = float(p[free] @ Ap[free])
+        if not curvature > 0:  # A is positive definite: only a broken solve gets here
+            raise SolverError(f"the per-point viscoelastic moduli: CG lost positive "
+                              f"definiteness (p.Ap = {curvature:.3g}) at relative residual "
+                              f"{norms[-1]:.2e}")
+        alpha = rz / curvature
         u, r = u + alpha * p, r - alpha * Ap
     else:
         raise SolverError(f"the per-point viscoelastic moduli did not converge in "
