@@ -53,12 +53,7 @@ from .errors import ModelError
 from .fem import constraints, structured
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanical_supports import support_dofs
-from .mechanics import (
-    generalized_blocks,
-    generic_stiffness,
-    solve_setup,
-    thermal_load,
-)
+from .mechanics import generalized_blocks, generic_stiffness, solve_setup, thermal_load
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
