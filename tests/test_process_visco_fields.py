@@ -230,3 +230,41 @@ def test_a_viscoelastic_part_cannot_be_added_at_a_field():
         solve_process(package, _recipe(steps), thermal=thermal)
     assert info.value.field == "mechanical.steps[1] (mold).add"
     assert "'mold'" in str(info.value) and "uniform temperature" in str(info.value)
+
+
+def test_a_model_file_with_a_viscoelastic_part_and_a_thermal_step_runs(tmp_path):
+    """The model file of test_process_visco (glass carrier, emc_ve molded on it, cooled and
+    held) with a [thermal] problem (2 W in the mold) and a last step at its field, in plane
+    stress: `thermomech run` exits 0 and the history records the field step's increments at
+    the field's mean temperature and the process time."""
+    import json
+
+    from test_process_visco import VISCO_MODEL
+
+    from thermomech.cli import main
+
+    model = VISCO_MODEL.replace("[mechanical]\n", """[thermal]
+ambient = "25 degC"
+power = { emc = "2 W" }
+[[thermal.convection]]
+surface = "top"
+h = "1000 W/(m^2*K)"
+
+[mechanical]
+plane = "stress"
+""") + """
+[[mechanical.steps]]
+name = "powered"
+temperature = "thermal"
+duration = "10 min"
+increments = 3
+"""
+    path = tmp_path / "model.toml"
+    path.write_text(model)
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    history = json.loads((tmp_path / "out" / "summary.json").read_text())["mechanical"][
+        "history"]
+    powered = [r for r in history if r["step_name"] == "powered"]
+    assert [r["increment"] for r in powered] == [1, 2, 3]
+    assert powered[-1]["time_s"] == pytest.approx(history[-4]["time_s"] + 600.0)
+    assert powered[-1]["temperature_C"] > 26.0  # the field's mean, above the ambient
