@@ -6,13 +6,18 @@ post-mold cure and a reflow profile, about 50 increments.
     python benchmarks/bench_process_visco.py                          # the 0.5 mm mesh
     python benchmarks/bench_process_visco.py --target-size 0.22 --min-cells-per-layer 2
     python benchmarks/bench_process_visco.py --target-size 0.22 --min-cells-per-layer 2 --steps 4
+    python benchmarks/bench_process_visco.py --steps 6 --power 18     # then a "thermal" field
 
 Prints the unknowns, the increments, the solve time (wall and CPU, and wall per
 increment), how many increments built a new system (a new active set or elastic stiffness:
 assembly and condensation) and how many built a preconditioner (those and the rebuilds when
 only the viscoelastic moduli changed), the CG iterations of every increment, the history
 memory (doubles per point, MB) and the peak resident memory of the process. State the
-machine load (``uptime``) with the numbers: the machine is shared.
+machine load (``uptime``) with the numbers: the machine is shared. ``--power W``: after the
+recipe (or its first STEPS steps) W on the die, the heat problem's steady field (h = 1000 /
+100 W/(m^2 K) on top / bottom, 25 degC ambient) reached in 10 min, held 1 h and switched off
+over 10 min: the viscoelastic shift per point; prints the CG iterations of each field
+increment (``field_iterations``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from thermomech.mechanical_loads import MechanicalLoads  # noqa: E402
 from thermomech.model_file import load_model, mesh_model  # noqa: E402
 from thermomech.parameters import from_dict  # noqa: E402
 from thermomech.process import solve_process  # noqa: E402
+from thermomech.process_history import history_records  # noqa: E402
+from thermomech.thermal import solve_thermal  # noqa: E402
+from thermomech.thermal_loads import ThermalLoads  # noqa: E402
 
 REFLOW = [150.0, 183.0, 217.0, 240.0, 260.0, 240.0, 217.0, 183.0, 150.0, 25.0]
 """degC: the reflow profile of meshes/process/flip_chip.toml, 30 s between its points."""
@@ -62,6 +70,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--solver", default="auto")
     parser.add_argument("--steps", type=int, default=None,
                         help="only the first STEPS steps of the recipe (a shorter run)")
+    parser.add_argument("--power", type=float, default=None,
+                        help="W on the die after the recipe: a \"thermal\" field phase")
     args = parser.parse_args(argv)
     model = load_model(ROOT / "meshes" / "process" / "flip_chip.toml")
     mesh = model.mesh
@@ -75,11 +85,21 @@ def main(argv=None) -> dict:
     tick = time.perf_counter()
     package = mesh_model(model)
     meshed = time.perf_counter() - tick
-    loads = from_dict(MechanicalLoads, {"initial_temperature": 217.0,
-                                        "steps": recipe()[:args.steps]},
+    steps, thermal = recipe()[:args.steps], None
+    if args.power is not None:
+        thermal = solve_thermal(package, from_dict(ThermalLoads, {
+            "ambient": 25.0, "power": {"die": args.power}, "convection": [
+                {"surface": "top", "h": 1000.0}, {"surface": "bottom", "h": 100.0}]},
+            "thermal"))
+        steps += [{"name": "power on", "temperature": "thermal", "duration": "10 min",
+                   "increments": 3},
+                  {"name": "power on hold", "duration": "1 h", "increments": "auto"},
+                  {"name": "power off", "temperature": 25.0, "duration": "10 min",
+                   "increments": 2}]
+    loads = from_dict(MechanicalLoads, {"initial_temperature": 217.0, "steps": steps},
                       "mechanical")
     tick, cpu = time.perf_counter(), _cpu()
-    run = solve_process(package, loads, solver=args.solver)
+    run = solve_process(package, loads, solver=args.solver, thermal=thermal)
     seconds, cpu = time.perf_counter() - tick, _cpu() - cpu
     stats = [i.result.stats for i in run.increments]
     solver = [s["linear_solver"] for s in stats]
@@ -98,10 +118,16 @@ def main(argv=None) -> dict:
                             1),
         "stored_history_stress_MB_per_increment": round(points * 6 * 4 / 1e6, 1),
         "peak_rss_GB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
-        "final_warpage_um": run.final.stats.get("warpage_um"),
+        "final_warpage_um": {s: w and round(w, 3) for s, w in
+                             history_records(run.increments[-1:])[0]["warpage_um"].items()},
         "time_h": round(run.increments[-1].time / 3600, 3),
         "solver": stats[-1]["linear_solver"].get("method"),
     }
+    if thermal is not None:
+        out["field_C"] = [round(float(thermal.temperature.min()), 1),
+                          round(float(thermal.temperature.max()), 1)]
+        out["field_iterations"] = [s["field_iterations"] for s in stats
+                                   if "field_iterations" in s]
     print(json.dumps(out, indent=1))
     return out
 

@@ -53,12 +53,7 @@ from .errors import ModelError
 from .fem import constraints, structured
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanical_supports import support_dofs
-from .mechanics import (
-    generalized_blocks,
-    generic_stiffness,
-    solve_setup,
-    thermal_load,
-)
+from .mechanics import generalized_blocks, generic_stiffness, solve_setup, thermal_load
 from .melting import check_left, melt, melting_points, solidifying
 from .meshing import MeshedPackage
 from .process_bodies import body_supports, extended
@@ -74,6 +69,7 @@ from .process_visco import (
     proportional_modulus,
     reset,
     scaled_parts,
+    solve_increment,
     step_fractions,
     unit_matrices,
     visco_parts,
@@ -260,7 +256,7 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         T = begin + (end - begin) * fraction
         if state.visco is not None:  # the increment's moduli and history stress
             begin_increment(state.visco, state.active, duration * (fraction - previous),
-                            begin + (end - begin) * 0.5 * (fraction + previous))
+                            begin + (end - begin) * 0.5 * (fraction + previous), state.field)
         state.time, dt, previous = (start + duration * fraction, duration * (
             fraction - previous), fraction)
         state.shrinkage = released.copy()
@@ -277,8 +273,10 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
         F = _load(at, state, T, assembly)
         if state.creep is None:
-            u, stats = solve_system(_system(at, loads, state, solver, assembly, cache), F,
-                                    moduli(state.visco, state.active))
+            system = _system(at, loads, state, solver, assembly, cache)
+            u, stats = solve_increment(state.visco, system, partial(solve_system, system, moduli=
+                                       moduli(state.visco, state.active)), F, at,
+                                       _model(at, state), T, state.active)
         else:
             u, stats = creep_steps.solve_creep_increment(
                 state.creep, _model(at, state), F, state.u, setup.basis.N, dt, T, state.active,
