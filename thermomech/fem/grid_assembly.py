@@ -78,29 +78,37 @@ def _row_kinds(words: np.ndarray, nslots: int) -> tuple[np.ndarray, np.ndarray]:
     return kind.ravel(), bits.reshape(len(first), -1)[:, :nslots].astype(bool)
 
 
-def _slot_bits(slot: np.ndarray, nwords: int) -> np.ndarray:
-    """(nloc, nloc, nwords) uint64: for local row i and column j the bit of slot[i, j]."""
+def _slot_bits(slot: np.ndarray, nwords: int, pairs: np.ndarray | None = None) -> np.ndarray:
+    """(nloc, nloc, nwords) uint64: for local row i and column j the bit of slot[i, j]
+    (none for the pairs that ``pairs`` leaves out)."""
     nloc = slot.shape[0]
     bits = np.zeros((nloc, nloc, nwords), dtype=np.uint64)
     i, j = np.indices(slot.shape)
     bits[i, j, slot // 64] = np.uint64(1) << (slot % 64).astype(np.uint64)
+    if pairs is not None:
+        bits[~pairs] = 0
     return bits
 
 
 def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
                      grid: Grid, rows: np.ndarray, columns: np.ndarray, n_rows: int,
-                     n_columns: int, threads: int | None = None) -> sp.csr_matrix:
+                     n_columns: int, threads: int | None = None,
+                     pairs: np.ndarray | None = None) -> sp.csr_matrix:
     """sum over cells c and terms t of ``coefficients[c, t] * references[t]`` at the dofs
     ``dofs[:, c]``, rows renumbered by ``rows`` and columns by ``columns`` (``-1``: dropped).
 
     dofs : (nloc, cells) global dofs; coefficients : (cells, terms); references :
     (terms, nloc, nloc); grid : where every global dof sits (all dofs, in their numbering);
-    rows, columns : (n,) new index of each dof or -1. Returns (n_rows, n_columns) CSR, each
-    row's entries in grid-offset order (sorted when the column numbering follows the grid).
+    rows, columns : (n,) new index of each dof or -1. pairs : (nloc, nloc) bool, the local
+    pairs to assemble (default all; e.g. only those on one grid line: the line blocks of a
+    smoother). ``coefficients`` may instead be (cells, nloc, nloc) cell matrices with
+    ``references`` None. Returns (n_rows, n_columns) CSR, each row's entries in grid-offset
+    order (sorted when the column numbering follows the grid).
     """
+    explicit = references is None
     _, first, inverse = np.unique(dofs[0], return_index=True, return_inverse=True)
     if len(first) < dofs.shape[1]:  # a cell listed twice (two faces of one cell): merge, so
-        merged = np.zeros((len(first), coefficients.shape[1]))  # no two share a row below
+        merged = np.zeros((len(first),) + coefficients.shape[1:])  # no two share a row below
         np.add.at(merged, inverse.ravel(), coefficients)
         dofs, coefficients = dofs[:, first], merged
     slot, nslots = _slots(grid, dofs)
@@ -125,7 +133,7 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     # 1. pattern, bit-packed: per cell and local row i, the bits of the row's columns ORed
     # into its row (one word op per 64 slots, not one byte op per entry)
     nwords = -(-nslots // 64)
-    bits = _slot_bits(slot, nwords)  # (nloc, nloc, nwords)
+    bits = _slot_bits(slot, nwords, pairs)  # (nloc, nloc, nwords)
     every_column = np.bitwise_or.reduce(bits, axis=1)  # (nloc, nwords)
     words = np.zeros((n_rows, nwords), dtype=np.uint64)
 
@@ -162,12 +170,14 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     rank_of_pair = [np.ascontiguousarray(rank[:, slot[i]]) for i in range(nloc)]
     # terms that are zero in every cell (the zero entries of an isotropic or orthotropic
     # stiffness tensor: 60 of 81 in 3D) are left out of the products
-    live = np.flatnonzero(np.any(coefficients != 0, axis=0)
-                          & np.any(references != 0, axis=(1, 2)))
-    if len(live) < coefficients.shape[1]:
-        coefficients, references = coefficients[:, live], references[live]
-    # per local row i the (terms, nloc) block, contiguous for the product
-    row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
+    if not explicit:
+        live = np.flatnonzero(np.any(coefficients != 0, axis=0)
+                              & np.any(references != 0, axis=(1, 2)))
+        if len(live) < coefficients.shape[1]:
+            coefficients, references = coefficients[:, live], references[live]
+        # per local row i the (terms, nloc) block, contiguous for the product
+        row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
+    left_out = None if pairs is None else ~pairs
 
     def add(i, cells):
         r = row_of[i, cells]
@@ -183,9 +193,12 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
         # so the scattered add walks the matrix row by row (local-major was nloc strided
         # passes over the same rows). The same BLAS call for a block whatever the thread
         # count: the same bits
-        values = coefficients[cells][k] @ row_references[i]
+        values = (coefficients[cells][k][:, i] if explicit
+                  else coefficients[cells][k] @ row_references[i])
         position = start[rk][:, None] + rank_of_pair[i][kind[rk]]
         position[~ok] = nnz
+        if left_out is not None:
+            position[:, left_out[i]] = nnz
         data[position] += values
         indices[position] = cols
 
