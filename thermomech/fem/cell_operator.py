@@ -121,12 +121,17 @@ class CellOperator:
 def _local_layout(grid: Grid, dofs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dim, nloc) grid offset of each local dof from its cell's lower corner and (dim,
     cells) the corners (checked: one layout for every cell)."""
-    multi = np.array(np.unravel_index(grid.node[dofs], grid.shape))  # (dim, nloc, cells)
-    corner = multi.min(axis=1)
-    offset = multi - corner[:, None, :]
-    if not np.all(offset == offset[:, :, :1]):
+    first = np.array(np.unravel_index(grid.node[dofs[:, 0]], grid.shape))  # (dim, nloc)
+    low = int(np.argmin(np.ravel_multi_index(tuple(first), grid.shape)))  # the corner dof
+    offset = first - first[:, low:low + 1]
+    if offset.min() < 0:
         raise ValueError("cells do not share one local dof layout on the grid")
-    return offset[:, :, 0], corner
+    strides = np.cumprod((1,) + grid.shape[:0:-1])[::-1]
+    flat = strides @ offset  # (nloc,)
+    node = grid.node[dofs]
+    if not np.all(node - node[low] == flat[:, None]):
+        raise ValueError("cells do not share one local dof layout on the grid")
+    return offset, np.array(np.unravel_index(node[low], grid.shape))
 
 
 def line_bands(op: CellOperator, every: Grid, grid: Grid) -> np.ndarray:
@@ -171,7 +176,7 @@ def linear_prolongation(offset: np.ndarray, component: np.ndarray, ncomp: int
 
 
 def galerkin_p1(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
-                grid: Grid, rows: np.ndarray, coarse: Grid, chunk: int = 4096
+                grid: Grid, rows: np.ndarray, coarse: Grid, chunk: int = 1024
                 ) -> sp.csr_matrix:
     """``P^T K_free P`` of the quadratic-to-linear prolongation of :mod:`multigrid`
     (``_coarsen`` over every axis) from the cells: ``sum_c P_c^T K_c P_c`` with ``P_c`` the
@@ -199,11 +204,7 @@ def galerkin_p1(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarr
                  ncomp, 1)
     n = len(coarse.node)
     reduced = np.einsum("ia,tij,jb->tab", P0, references, P0)
-    A = assemble_on_grid(cdofs[:, plain], coefficients[plain], reduced, every, table[:-1],
-                         table[:-1], n, n)
     special = np.flatnonzero(~plain)
-    if not len(special):
-        return A
     flat = references.reshape(len(references), -1)
     pieces = []
     for s in range(0, len(special), chunk):
@@ -214,9 +215,12 @@ def galerkin_p1(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarr
         Pc *= fine_free[:, cells].T[:, :, None]
         K = (coefficients[cells] @ flat).reshape(len(cells), *references.shape[1:])
         pieces.append(np.einsum("cia,cij,cjb->cab", Pc, K, Pc, optimize=True))
-    B = assemble_on_grid(cdofs[:, special], np.concatenate(pieces), None, every, table[:-1],
-                         table[:-1], n, n)
-    return (A + B).tocsr()
+    # one assembly: the plain cells by their terms, the others (terms zeroed) by their own
+    # matrices; every cell marks the pattern, so no second matrix is summed in
+    terms = np.where(plain[:, None], coefficients, 0.0)
+    matrices = np.concatenate(pieces) if pieces else np.zeros((0,) + reduced.shape[1:])
+    return assemble_on_grid(cdofs, terms, reduced, every, table[:-1], table[:-1], n, n,
+                            cell_matrices=(special, matrices))
 
 
 def cell_multigrid(op: CellOperator, grid: Grid, **options) -> Multigrid:

@@ -93,22 +93,28 @@ def _slot_bits(slot: np.ndarray, nwords: int, pairs: np.ndarray | None = None) -
 def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
                      grid: Grid, rows: np.ndarray, columns: np.ndarray, n_rows: int,
                      n_columns: int, threads: int | None = None,
-                     pairs: np.ndarray | None = None) -> sp.csr_matrix:
+                     pairs: np.ndarray | None = None,
+                     cell_matrices: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> sp.csr_matrix:
     """sum over cells c and terms t of ``coefficients[c, t] * references[t]`` at the dofs
     ``dofs[:, c]``, rows renumbered by ``rows`` and columns by ``columns`` (``-1``: dropped).
 
     dofs : (nloc, cells) global dofs; coefficients : (cells, terms); references :
     (terms, nloc, nloc); grid : where every global dof sits (all dofs, in their numbering);
     rows, columns : (n,) new index of each dof or -1. pairs : (nloc, nloc) bool, the local
-    pairs to assemble (default all; e.g. only those on one grid line: the line blocks of a
-    smoother). ``coefficients`` may instead be (cells, nloc, nloc) cell matrices with
-    ``references`` None. Returns (n_rows, n_columns) CSR, each row's entries in grid-offset
-    order (sorted when the column numbering follows the grid).
+    pairs to assemble (default all). cell_matrices : (cells (k,), matrices (k, nloc, nloc))
+    added to those cells' matrices (e.g. cells whose matrix is not a sum of the terms).
+    Returns (n_rows, n_columns) CSR, each row's entries in grid-offset order (sorted when
+    the column numbering follows the grid).
     """
-    explicit = references is None
+    extra = np.full(dofs.shape[1], -1, dtype=np.int64)
+    if cell_matrices is not None:
+        extra[cell_matrices[0]] = np.arange(len(cell_matrices[0]))
     _, first, inverse = np.unique(dofs[0], return_index=True, return_inverse=True)
     if len(first) < dofs.shape[1]:  # a cell listed twice (two faces of one cell): merge, so
-        merged = np.zeros((len(first),) + coefficients.shape[1:])  # no two share a row below
+        if cell_matrices is not None:
+            raise ValueError("cell_matrices with a cell listed twice")
+        merged = np.zeros((len(first), coefficients.shape[1]))  # no two share a row below
         np.add.at(merged, inverse.ravel(), coefficients)
         dofs, coefficients = dofs[:, first], merged
     slot, nslots = _slots(grid, dofs)
@@ -116,6 +122,7 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     touched = np.any(row_of >= 0, axis=0)
     if not touched.all():  # e.g. the rows of fixed dofs: only the cells that hold them
         dofs, coefficients, row_of = dofs[:, touched], coefficients[touched], row_of[:, touched]
+        extra = extra[touched]
     nloc, ncells = dofs.shape
     # cell-major copies: a cell's local row is written as one run of its global row
     col_of_t = np.ascontiguousarray(columns[dofs].T)  # (cells, nloc)
@@ -170,13 +177,12 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     rank_of_pair = [np.ascontiguousarray(rank[:, slot[i]]) for i in range(nloc)]
     # terms that are zero in every cell (the zero entries of an isotropic or orthotropic
     # stiffness tensor: 60 of 81 in 3D) are left out of the products
-    if not explicit:
-        live = np.flatnonzero(np.any(coefficients != 0, axis=0)
-                              & np.any(references != 0, axis=(1, 2)))
-        if len(live) < coefficients.shape[1]:
-            coefficients, references = coefficients[:, live], references[live]
-        # per local row i the (terms, nloc) block, contiguous for the product
-        row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
+    live = np.flatnonzero(np.any(coefficients != 0, axis=0)
+                          & np.any(references != 0, axis=(1, 2)))
+    if len(live) < coefficients.shape[1]:
+        coefficients, references = coefficients[:, live], references[live]
+    # per local row i the (terms, nloc) block, contiguous for the product
+    row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
     left_out = None if pairs is None else ~pairs
 
     def add(i, cells):
@@ -193,8 +199,12 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
         # so the scattered add walks the matrix row by row (local-major was nloc strided
         # passes over the same rows). The same BLAS call for a block whatever the thread
         # count: the same bits
-        values = (coefficients[cells][k][:, i] if explicit
-                  else coefficients[cells][k] @ row_references[i])
+        values = coefficients[cells][k] @ row_references[i]
+        if cell_matrices is not None:
+            e = extra[cells][k]
+            special = np.flatnonzero(e >= 0)
+            if len(special):
+                values[special] += cell_matrices[1][e[special], i]
         position = start[rk][:, None] + rank_of_pair[i][kind[rk]]
         position[~ok] = nnz
         if left_out is not None:
