@@ -437,14 +437,12 @@ def warpage_results(system: WarpageSystem, solution, assembly_seconds: float
 
 def matrix_free(setup: SolveSetup, assembly: str, on_grid: bool, n_free: int, solver) -> bool:
     """Whether the free block is a matrix-free cell operator (``assembly="cells"``, or
-    ``"auto"`` where it wins): 3D box meshes, quadratic elements, solved by cg-gmg."""
+    ``"auto"`` on 3D box meshes with quadratic elements solved by cg-gmg)."""
     grid = setup.basis.grid if on_grid else None
     if grid is None or grid.reach != 2 or setup.package.dimension != 3:
         return False
-    if assembly == "cells":
-        return True
-    return assembly == "auto" and isinstance(solver, str) and (
-        solver == "cg-gmg" or (solver == "auto" and n_free > MULTIGRID_LIMIT))
+    return assembly == "cells" or (assembly == "auto" and isinstance(solver, str) and (
+        solver == "cg-gmg" or (solver == "auto" and n_free > MULTIGRID_LIMIT)))
 
 
 def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra, solver="auto"):
