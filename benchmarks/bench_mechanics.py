@@ -5,6 +5,7 @@ until one solve takes longer than ``--budget`` seconds (default 120). Not a time
 
     python benchmarks/bench_mechanics.py [--budget 120] [--symmetry quarter]
     python benchmarks/bench_mechanics.py --one 0.076   # one size: 3.1M unknowns, ~2 min, 10 GiB
+    python benchmarks/bench_mechanics.py --one 0.1219 --assembly structured   # stored fine level
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import time
 
 
-def run_one(target_mm: float, symmetry: str, layers: int) -> dict:
+def run_one(target_mm: float, symmetry: str, layers: int, assembly: str = "auto") -> dict:
     from thermomech.mechanical_loads import MechanicalLoads
     from thermomech.mechanical_metrics import surface_warpage
     from thermomech.mechanics import solve_warpage
@@ -30,12 +31,13 @@ def run_one(target_mm: float, symmetry: str, layers: int) -> dict:
                                                    * 1e-3, min_cells_per_layer=layers))
     package = mesh_model(model)
     meshed = time.perf_counter()
-    result = solve_warpage(package, MechanicalLoads())
+    result = solve_warpage(package, MechanicalLoads(), assembly=assembly)
     warpage = surface_warpage(result, "bottom").peak_to_valley
     stats = result.stats
     return {"target_mm": target_mm, "cells": package.ncells, "unknowns": stats["unknowns"],
             "mesh_s": meshed - start, "assembly_s": stats["assembly_seconds"],
             "solve_s": stats["solve_seconds"], "total_s": time.perf_counter() - start,
+            "iterations": stats["linear_solver"].get("iterations"), "assembly": assembly,
             "peak_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "warpage_um": warpage * 1e6}
 
@@ -46,9 +48,11 @@ def main(argv=None) -> int:
     parser.add_argument("--symmetry", default="quarter")
     parser.add_argument("--one", type=float, help="one target size (mm), printed as JSON")
     parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--assembly", default="auto",
+                        help="auto (matrix-free on box meshes), structured (stored), cells")
     args = parser.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.symmetry, args.layers)))
+        print(json.dumps(run_one(args.one, args.symmetry, args.layers, args.assembly)))
         return 0
     print(f"{'target mm':>9} {'cells':>8} {'unknowns':>9} {'assemble s':>10} {'solve s':>8} "
           f"{'total s':>8} {'peak GiB':>8} {'warpage um':>10}")

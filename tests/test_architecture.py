@@ -24,7 +24,7 @@ LAYERS = {
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
     "environments": 3, "submodel_spec": 3,
     "solder_life": 1, "solder_creep": 3, "reliability_spec": 3, "board_mechanics": 3,
-    "fem.grid_assembly": 3,
+    "fem.grid_assembly": 3, "fem.cell_operator": 3,
     "model_file": 4, "fem.structured": 4, "schema": 4, "creep_paths": 4,
     "fem.constraints": 5, "fem.assembly": 5, "fem.solve": 5, "results": 5,
     "heat_sources": 5, "mechanical_supports": 5, "heat_problem": 5, "elasticity": 5,

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import SolverError
+from .fem.cell_operator import CellOperator, cell_multigrid
 from .fem.multigrid import Multigrid
 from .fem.space import Grid
 from .sparse_cholesky import advice as _advice
@@ -94,13 +95,15 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, method: str | Solver = "auto", *
     SolverError : a factorization or set-up failed, or the solution is unconverged or
         non-finite; one line naming the method, the residual reached and what to try.
     """
-    A = sp.csr_matrix(A)
+    A = A if isinstance(A, CellOperator) else sp.csr_matrix(A)
     b = np.asarray(b, dtype=float)
     start = time.perf_counter()
     if callable(method):
         return _checked(A, b, start, *method(A, b, tol=tol), tol)
     if method == "auto":
         method = choose_method(A.shape[0], grid)
+    if isinstance(A, CellOperator) and (method != "cg-gmg" or grid is None):
+        raise ValueError(f"a matrix-free operator needs cg-gmg with its grid, not {method!r}")
     if method == "direct":
         factor = _direct_factor(A)
         try:
@@ -213,8 +216,11 @@ def _passes(residual: float, backward: float, tol: float) -> bool:
 def _backward_error(A, b, x, r) -> float:
     """Componentwise backward error ``max_i |r_i| / (|A| |x| + |b|)_i`` (over all columns);
     a row whose scale is 0 counts 0 if its residual is 0, else infinity."""
-    absolute = sp.csr_matrix((np.abs(A.data), A.indices, A.indptr), shape=A.shape)
-    scale = absolute @ np.abs(x) + np.abs(b)
+    if isinstance(A, CellOperator):  # the cells' |K_c| summed: >= |K| entrywise
+        scale = A.abs_matvec(np.abs(x)) + np.abs(b)
+    else:
+        absolute = sp.csr_matrix((np.abs(A.data), A.indices, A.indptr), shape=A.shape)
+        scale = absolute @ np.abs(x) + np.abs(b)
     r = np.abs(r)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(scale > 0, r / np.where(scale > 0, scale, 1.0),
@@ -255,7 +261,8 @@ def preconditioned_cg(A, b, M, tol, maxiter, x0=None) -> tuple[np.ndarray, int]:
         nonlocal iterations
         iterations += 1
 
-    product = RowSplit(A)  # A @ x on threads (bitwise equal to A @ x)
+    # A @ x on threads (bitwise equal to A @ x); a matrix-free operator as it is
+    product = A if isinstance(A, CellOperator) else RowSplit(A)
     operator = LinearOperator(A.shape, matvec=product.matvec, dtype=A.dtype)
     columns = b.reshape(b.shape[0], -1)
     guesses = None if x0 is None else np.asarray(x0).reshape(b.shape[0], -1)
@@ -346,6 +353,8 @@ def _gmg_preconditioner(A, grid: Grid):
     if not 0 <= n - on_grid <= BORDER_LIMIT:
         raise ValueError(f"grid has {on_grid} unknowns, the matrix {n}")
     try:
+        if isinstance(A, CellOperator):
+            return cell_multigrid(A, grid, coarse_factor=_direct_factor)
         return Multigrid(A, grid, coarse_factor=_direct_factor) if on_grid == n else \
             _BorderedMultigrid(A, grid)
     except (np.linalg.LinAlgError, SolverError) as exc:

@@ -58,6 +58,7 @@ from .fem import constraints, simplex, structured
 from .fem.solve import quadratic_simplex_solver
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
+from .linear_solvers import MULTIGRID_LIMIT
 from .mechanical_loads import MechanicalLoads
 from .mechanical_supports import constraint_set
 from .meshing import MeshedPackage, cell_kind
@@ -307,8 +308,10 @@ def solve_warpage(package: MeshedPackage, loads: MechanicalLoads | None = None, 
         callable); "auto": direct up to 20k unknowns, then CG + geometric multigrid.
     hold : point (m) near which the dofs that remove free rigid-body motion are chosen
         (default: the middle of the mesh); the result does not depend on it.
-    assembly : "auto" (structured fast path on box meshes, closed-form cell matrices on
-        P1 / P2 simplices), "structured", "simplex" or "generic".
+    assembly : "auto" (structured fast path on box meshes, with the free block applied
+        from the cells without a stored matrix for quadratic 3D elements under cg-gmg;
+        closed-form cell matrices on P1 / P2 simplices), "structured" (the free block
+        assembled), "cells" (matrix-free), "simplex" or "generic".
 
     Returns
     -------
@@ -367,7 +370,7 @@ def warpage_system(package, loads, temperatures, order=None, element=None, hold=
     fields = [temperature_field(package, t) for t in temperatures]
     basis, model, part = setup.basis, setup.model, setup.part
     generalized = package.dimension == 2 and model.plane == "generalized_strain"
-    fast = not generalized and (assembly == "structured" or (
+    fast = not generalized and (assembly in ("structured", "cells") or (
         assembly == "auto" and basis.is_box))
     F = np.column_stack([thermal_load(setup, f, fast) for f in fields])
     extra = None
@@ -388,7 +391,7 @@ def _solve(package, loads, temperatures, order, element, solver, hold, assembly)
     n = F.shape[0]
     solver = quadratic_simplex_solver(setup.basis, system.fixed, n, solver)
     blocks, timer = _timed(_blocks(setup, assembly, system.fast and setup.basis.is_box,
-                                   system.extra))
+                                   system.extra, solver))
     assembly_seconds = time.perf_counter() - system.start
     solution = fem_solve(blocks, F, system.fixed,
                          np.repeat(system.values[:, None], F.shape[1], axis=1),
@@ -432,11 +435,26 @@ def warpage_results(system: WarpageSystem, solution, assembly_seconds: float
     return tuple(results)
 
 
-def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra):
+def matrix_free(setup: SolveSetup, assembly: str, on_grid: bool, n_free: int, solver) -> bool:
+    """Whether the free block is a matrix-free cell operator (``assembly="cells"``, or
+    ``"auto"`` on 3D box meshes with quadratic elements solved by cg-gmg)."""
+    grid = setup.basis.grid if on_grid else None
+    if grid is None or grid.reach != 2 or setup.package.dimension != 3:
+        return False
+    return assembly == "cells" or (assembly == "auto" and isinstance(solver, str) and (
+        solver == "cg-gmg" or (solver == "auto" and n_free > MULTIGRID_LIMIT)))
+
+
+def _blocks(setup: SolveSetup, assembly: str, on_grid: bool, extra, solver="auto"):
     """``blocks(free, fixed)`` of the stiffness: on box meshes written straight from the
-    cells (grid_assembly: the full K is never built); otherwise K assembled and condensed
-    (built inside, so it is freed before the solve)."""
+    cells (grid_assembly: the full K is never built), or the free block as a matrix-free
+    operator (:func:`matrix_free`); otherwise K assembled and condensed (built inside, so
+    it is freed before the solve)."""
     def blocks(free, fixed):
+        if extra is None and matrix_free(setup, assembly, on_grid, len(free), solver):
+            return structured.elasticity_operator(setup.package, setup.basis,
+                                                  setup.model.reduced[setup.part],
+                                                  setup.basis.grid, free, fixed)
         if on_grid:
             return structured.elasticity_blocks(setup.package, setup.basis,
                                                 setup.model.reduced[setup.part],

@@ -78,28 +78,42 @@ def _row_kinds(words: np.ndarray, nslots: int) -> tuple[np.ndarray, np.ndarray]:
     return kind.ravel(), bits.reshape(len(first), -1)[:, :nslots].astype(bool)
 
 
-def _slot_bits(slot: np.ndarray, nwords: int) -> np.ndarray:
-    """(nloc, nloc, nwords) uint64: for local row i and column j the bit of slot[i, j]."""
+def _slot_bits(slot: np.ndarray, nwords: int, pairs: np.ndarray | None = None) -> np.ndarray:
+    """(nloc, nloc, nwords) uint64: for local row i and column j the bit of slot[i, j]
+    (none for the pairs that ``pairs`` leaves out)."""
     nloc = slot.shape[0]
     bits = np.zeros((nloc, nloc, nwords), dtype=np.uint64)
     i, j = np.indices(slot.shape)
     bits[i, j, slot // 64] = np.uint64(1) << (slot % 64).astype(np.uint64)
+    if pairs is not None:
+        bits[~pairs] = 0
     return bits
 
 
 def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray,
                      grid: Grid, rows: np.ndarray, columns: np.ndarray, n_rows: int,
-                     n_columns: int, threads: int | None = None) -> sp.csr_matrix:
+                     n_columns: int, threads: int | None = None,
+                     pairs: np.ndarray | None = None,
+                     cell_matrices: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> sp.csr_matrix:
     """sum over cells c and terms t of ``coefficients[c, t] * references[t]`` at the dofs
     ``dofs[:, c]``, rows renumbered by ``rows`` and columns by ``columns`` (``-1``: dropped).
 
     dofs : (nloc, cells) global dofs; coefficients : (cells, terms); references :
     (terms, nloc, nloc); grid : where every global dof sits (all dofs, in their numbering);
-    rows, columns : (n,) new index of each dof or -1. Returns (n_rows, n_columns) CSR, each
-    row's entries in grid-offset order (sorted when the column numbering follows the grid).
+    rows, columns : (n,) new index of each dof or -1. pairs : (nloc, nloc) bool, the local
+    pairs to assemble (default all). cell_matrices : (cells (k,), matrices (k, nloc, nloc))
+    added to those cells' matrices (e.g. cells whose matrix is not a sum of the terms).
+    Returns (n_rows, n_columns) CSR, each row's entries in grid-offset order (sorted when
+    the column numbering follows the grid).
     """
+    extra = np.full(dofs.shape[1], -1, dtype=np.int64)
+    if cell_matrices is not None:
+        extra[cell_matrices[0]] = np.arange(len(cell_matrices[0]))
     _, first, inverse = np.unique(dofs[0], return_index=True, return_inverse=True)
     if len(first) < dofs.shape[1]:  # a cell listed twice (two faces of one cell): merge, so
+        if cell_matrices is not None:
+            raise ValueError("cell_matrices with a cell listed twice")
         merged = np.zeros((len(first), coefficients.shape[1]))  # no two share a row below
         np.add.at(merged, inverse.ravel(), coefficients)
         dofs, coefficients = dofs[:, first], merged
@@ -108,6 +122,7 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     touched = np.any(row_of >= 0, axis=0)
     if not touched.all():  # e.g. the rows of fixed dofs: only the cells that hold them
         dofs, coefficients, row_of = dofs[:, touched], coefficients[touched], row_of[:, touched]
+        extra = extra[touched]
     nloc, ncells = dofs.shape
     # cell-major copies: a cell's local row is written as one run of its global row
     col_of_t = np.ascontiguousarray(columns[dofs].T)  # (cells, nloc)
@@ -125,7 +140,7 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
     # 1. pattern, bit-packed: per cell and local row i, the bits of the row's columns ORed
     # into its row (one word op per 64 slots, not one byte op per entry)
     nwords = -(-nslots // 64)
-    bits = _slot_bits(slot, nwords)  # (nloc, nloc, nwords)
+    bits = _slot_bits(slot, nwords, pairs)  # (nloc, nloc, nwords)
     every_column = np.bitwise_or.reduce(bits, axis=1)  # (nloc, nwords)
     words = np.zeros((n_rows, nwords), dtype=np.uint64)
 
@@ -168,6 +183,7 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
         coefficients, references = coefficients[:, live], references[live]
     # per local row i the (terms, nloc) block, contiguous for the product
     row_references = np.ascontiguousarray(references.transpose(1, 0, 2))
+    left_out = None if pairs is None else ~pairs
 
     def add(i, cells):
         r = row_of[i, cells]
@@ -184,8 +200,15 @@ def assemble_on_grid(dofs: np.ndarray, coefficients: np.ndarray, references: np.
         # passes over the same rows). The same BLAS call for a block whatever the thread
         # count: the same bits
         values = coefficients[cells][k] @ row_references[i]
+        if cell_matrices is not None:
+            e = extra[cells][k]
+            special = np.flatnonzero(e >= 0)
+            if len(special):
+                values[special] += cell_matrices[1][e[special], i]
         position = start[rk][:, None] + rank_of_pair[i][kind[rk]]
         position[~ok] = nnz
+        if left_out is not None:
+            position[:, left_out[i]] = nnz
         data[position] += values
         indices[position] = cols
 

@@ -89,42 +89,73 @@ def permute(A: sp.csr_matrix, order: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((data, inverse[indices], indptr), shape=A.shape, copy=False)
 
 
+def _colour_bounds(grid: Grid) -> np.ndarray:
+    """Start of each colour's unknowns in level order, and the end."""
+    counts = np.bincount(_colours(grid)[1])
+    return np.r_[0, np.cumsum(counts[counts > 0])]
+
+
+def band_width(grid: Grid) -> int:
+    """Superdiagonals of a grid line's block in level order."""
+    return (grid.reach + 1) * grid.ncomp - 1
+
+
+def _line_factors(A: sp.csr_matrix, grid: Grid) -> tuple[list, bool]:
+    """Per colour ``(start, stop, factor)`` of the Cholesky factors of the grid lines'
+    blocks of ``A`` (level order), and whether they are tridiagonal (LAPACK ``pttrf``)."""
+    n = A.shape[0]
+    line, _ = _colours(grid)
+    kd = band_width(grid)
+    bounds = _colour_bounds(grid)
+    # the line bands: per colour, the block of its own rows and columns (one pass over
+    # the matrix in SciPy's submatrix kernel; lines of one colour do not couple, so the
+    # block is the lines' blocks side by side), then its diagonals (``A.diagonal(k)``,
+    # k = 0..kd, was kd + 1 passes over the whole matrix: 1.8 s at 1.1M HexS2 unknowns)
+    ab = np.zeros((kd + 1, n))
+    for s, e in itertools.pairwise(bounds):
+        own = row_block(A, s, e)[:, s:e]
+        ab[kd, s:e] = own.diagonal()
+        for k in range(1, min(kd, e - s - 1) + 1):
+            same = line[s:e - k] == line[s + k:e]
+            ab[kd - k, s + k:e] = np.where(same, own.diagonal(k), 0.0)
+    return factor_bands(ab, grid)
+
+
+def factor_bands(ab: np.ndarray, grid: Grid) -> tuple[list, bool]:
+    """``_line_factors`` from the (kd + 1, n) upper bands of the grid lines' blocks (LAPACK
+    banded storage, level order; zero between lines)."""
+    kd, bounds = band_width(grid), _colour_bounds(grid)
+    factors = []
+    tridiagonal = kd == 1  # LAPACK's tridiagonal LDL^T: 2.6x faster than banded
+    for s, e in itertools.pairwise(bounds):
+        if tridiagonal:
+            *factor, info = dpttrf(ab[1, s:e], ab[0, s + 1:e])
+        else:
+            factor, info = dpbtrf(ab[:, s:e], lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"line smoother: the Cholesky factor of a grid line "
+                                        f"failed (LAPACK info {info}): the matrix is not "
+                                        f"positive definite")
+        factors.append((int(s), int(e), factor))
+    return factors, tridiagonal
+
+
+def _line_solve(factor, tridiagonal: bool, r: np.ndarray) -> np.ndarray:
+    if tridiagonal:
+        return dpttrs(factor[0], factor[1], r)[0]
+    return dpbtrs(factor, r, lower=0)[0]
+
+
 class _Level:
     """A level in colour order: the operator, its line smoother and the grid."""
 
     def __init__(self, A: sp.csr_matrix, grid: Grid):
         self.A, self.grid = A, grid
-        n = A.shape[0]
-        line, colour = _colours(grid)
-        kd = (grid.reach + 1) * grid.ncomp - 1
-        counts = np.bincount(colour)
-        bounds = np.r_[0, np.cumsum(counts[counts > 0])]
-        # the line bands: per colour, the block of its own rows and columns (one pass over
-        # the matrix in SciPy's submatrix kernel; lines of one colour do not couple, so the
-        # block is the lines' blocks side by side), then its diagonals (``A.diagonal(k)``,
-        # k = 0..kd, was kd + 1 passes over the whole matrix: 1.8 s at 1.1M HexS2 unknowns)
-        ab = np.zeros((kd + 1, n))
-        for s, e in itertools.pairwise(bounds):
-            own = row_block(A, s, e)[:, s:e]
-            ab[kd, s:e] = own.diagonal()
-            for k in range(1, min(kd, e - s - 1) + 1):
-                same = line[s:e - k] == line[s + k:e]
-                ab[kd - k, s + k:e] = np.where(same, own.diagonal(k), 0.0)
-        self.blocks = []
-        self.tridiagonal = kd == 1  # LAPACK's tridiagonal LDL^T: 2.6x faster than banded
-        for s, e in itertools.pairwise(bounds):
-            if self.tridiagonal:
-                *factor, info = dpttrf(ab[1, s:e], ab[0, s + 1:e])
-            else:
-                factor, info = dpbtrf(ab[:, s:e], lower=0)
-            if info != 0:
-                raise np.linalg.LinAlgError(f"line smoother: the Cholesky factor of a grid line "
-                                            f"failed (LAPACK info {info}): the matrix is not "
-                                            f"positive definite")
-            self.blocks.append((int(s), int(e), RowSplit(row_block(A, s, e)), factor))
+        factors, self.tridiagonal = _line_factors(A, grid)
+        self.blocks = [(s, e, RowSplit(row_block(A, s, e)), f) for s, e, f in factors]
         # after a forward sweep the last colour's residual is zero (its lines were solved
         # last): the residual needs only the rows before it
-        self.last = int(bounds[-2])
+        self.last = factors[-1][0]
         self.before_last = RowSplit(row_block(A, 0, self.last))
 
     def sweep(self, x: np.ndarray, b: np.ndarray, reverse: bool, zero: bool = False) -> None:
@@ -132,11 +163,63 @@ class _Level:
         blocks = self.blocks[::-1] if reverse else self.blocks
         for i, (s, e, rows, factor) in enumerate(blocks):
             r = b[s:e] if (zero and i == 0) else b[s:e] - rows @ x
-            if self.tridiagonal:
-                dx, _ = dpttrs(factor[0], factor[1], r)
-            else:
-                dx, _ = dpbtrs(factor, r, lower=0)
-            x[s:e] += dx
+            x[s:e] += _line_solve(factor, self.tridiagonal, r)
+
+
+CHEBYSHEV_DEGREE = 1
+"""Chebyshev steps per smoothing of a matrix-free level (before and after the coarse
+correction). Measured, HexS2 178k unknowns (the stored level's Gauss-Seidel: 25 CG
+iterations): degree 1 (damped line Jacobi) 26 iterations, 2: 22, 3: 21. Per iteration
+a degree costs 2 products and 2 line solves more, so degree 1 does the least work
+(26 x 3 products against 22 x 5); ratio 3 / 10 / 30 at degree 1: 28 / 26 / 26."""
+
+CHEBYSHEV_RATIO = 10.0
+"""The smoother damps eigenvalues of ``D^-1 A`` in [lambda_max / ratio, lambda_max]."""
+
+POWER_STEPS = 12
+"""Power iterations for lambda_max of ``D^-1 A`` (taken 10 % high)."""
+
+
+class _ChebyshevLevel:
+    """A level known only as an operator (``A @ x``, no matrix): Chebyshev smoothing
+    preconditioned by the grid lines' blocks (line Jacobi), the same polynomial before and
+    after the coarse correction, so the V-cycle stays symmetric. ``bands``: the grid
+    lines' blocks as (kd + 1, n) upper bands (:func:`factor_bands`)."""
+
+    def __init__(self, A, bands: np.ndarray, grid: Grid):
+        self.A, self.grid = A, grid
+        self.factors, self.tridiagonal = factor_bands(bands, grid)
+        v = np.random.default_rng(0).standard_normal(A.shape[0])
+        lam, norm = 1.0, float(np.sqrt(np.sum(v * v)))
+        for _ in range(POWER_STEPS):
+            w = self.line_solve(A @ v)
+            w_norm = float(np.sqrt(np.sum(w * w)))
+            lam, v, norm = w_norm / norm, w, w_norm
+        self.upper = 1.1 * lam
+        self.lower = self.upper / CHEBYSHEV_RATIO
+
+    def line_solve(self, r: np.ndarray) -> np.ndarray:
+        out = np.empty_like(r)
+        for s, e, factor in self.factors:
+            out[s:e] = _line_solve(factor, self.tridiagonal, r[s:e])
+        return out
+
+    def smooth(self, x: np.ndarray, b: np.ndarray, zero: bool = False) -> None:
+        """``CHEBYSHEV_DEGREE`` Chebyshev steps on ``A x = b`` (in place; Saad, Iterative
+        Methods, algorithm 12.1)."""
+        theta, delta = (self.upper + self.lower) / 2, (self.upper - self.lower) / 2
+        r = b.copy() if zero else b - self.A @ x
+        sigma = theta / delta
+        rho = 1.0 / sigma
+        d = self.line_solve(r) / theta
+        for k in range(CHEBYSHEV_DEGREE):
+            x += d
+            if k == CHEBYSHEV_DEGREE - 1:
+                break
+            r -= self.A @ d
+            rho_next = 1.0 / (2.0 * sigma - rho)
+            d = rho_next * rho * d + 2.0 * rho_next / delta * self.line_solve(r)
+            rho = rho_next
 
 
 def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...]) -> tuple[sp.csr_matrix, Grid]:
@@ -264,8 +347,12 @@ class Multigrid:
     """
 
     def __init__(self, A: sp.spmatrix, grid: Grid, *, coarsest: int | None = None,
-                 max_levels: int = 20, coarse_factor=None):
+                 max_levels: int = 20, coarse_factor=None, top=None):
         start = time.perf_counter()
+        top_order = None
+        if top is not None:  # (level, P): a first level built by the caller (matrix-free);
+            top_order = np.arange(top[1].shape[0])  # A and grid are the second level's
+            coarse_grid = grid
         coarsest = COARSEST if coarsest is None else coarsest
         A = sp.csr_matrix(A)
         if len(grid.node) != A.shape[0]:
@@ -276,9 +363,16 @@ class Multigrid:
         identity = np.array_equal(self.order, np.arange(len(self.order)))
         A = A if identity else permute(A, self.order)
         self.identity = identity
-        self.levels: list[_Level] = []
+        self.levels: list = []
         self.prolongations: list[sp.csr_matrix] = []
         self.restrictions: list[sp.csr_matrix] = []
+        if top is not None:
+            if not identity:
+                raise ValueError("the level below a caller's top level must be in level order")
+            self.order, grid = top_order, coarse_grid
+            self.levels.append(top[0])
+            self.prolongations.append(sp.csr_matrix(top[1]))
+            self.restrictions.append(self.prolongations[0].T.tocsr())
         while True:
             if A.shape[0] <= coarsest or len(self.levels) >= max_levels - 1:
                 break
@@ -312,6 +406,12 @@ class Multigrid:
             return self._coarse(b)
         lv = self.levels[level]
         x = np.zeros_like(b)
+        if isinstance(lv, _ChebyshevLevel):
+            lv.smooth(x, b, zero=True)
+            r = b - lv.A @ x
+            x += self.prolongations[level] @ self._cycle(level + 1, self.restrictions[level] @ r)
+            lv.smooth(x, b)
+            return x
         lv.sweep(x, b, reverse=False, zero=True)
         r = np.zeros_like(b)
         r[:lv.last] = b[:lv.last] - lv.before_last @ x

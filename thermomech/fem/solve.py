@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from ..linear_solvers import choose_method, factorized, solve_linear, two_level
 from ..threads import RowSplit
 from . import multigrid, simplex
+from .cell_operator import CellOperator
 from .constraints import condense, free_dofs
 from .space import Grid, Space
 
@@ -88,7 +89,9 @@ def solve(system: sp.spmatrix | Blocks, F: np.ndarray, fixed: np.ndarray,
     near = None if near_null_space is None else near_null_space[free]
     x[free], stats = solve_linear(K_free, rhs, solver, near_null_space=near, grid=free_grid)
     reactions = np.empty_like(F)
-    reactions[free] = RowSplit(K_free) @ x[free] - rhs  # on threads, bitwise equal
+    # on threads, bitwise equal; a matrix-free operator (box-mesh cells) as it is
+    reactions[free] = (K_free if isinstance(K_free, CellOperator) else RowSplit(K_free)) @ \
+        x[free] - rhs
     reactions[fixed] = K_fixed @ x - F[fixed]
     return Solution(x, reactions, stats, free)
 

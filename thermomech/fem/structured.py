@@ -475,3 +475,24 @@ def elasticity_blocks(package, basis, stiffness: np.ndarray, grid, free: np.ndar
     fixed_rows = assemble_on_grid(dofs, coefficients, references, grid, rows,
                                   np.arange(n, dtype=np.int64), len(fixed), n)
     return block, fixed_rows
+
+
+def elasticity_operator(package, basis, stiffness: np.ndarray, grid, free: np.ndarray,
+                        fixed: np.ndarray):
+    """``elasticity_blocks`` with the free block as a matrix-free
+    :class:`cell_operator.CellOperator` (one dense matrix per class of equal cells; the
+    multigrid's line blocks and linear level come from the cells): the fine matrix is never
+    stored. The fixed rows are assembled (only the cells that hold fixed dofs)."""
+    from .cell_operator import CellOperator
+    from .grid_assembly import assemble_on_grid
+
+    coefficients, references, dofs = _elasticity_terms(package, basis, stiffness)
+    n = basis.N
+    new = np.full(n, -1, dtype=np.int64)
+    new[free] = np.arange(len(free))
+    operator = CellOperator(dofs, coefficients, references, new, len(free), grid)
+    rows = np.full(n, -1, dtype=np.int64)
+    rows[fixed] = np.arange(len(fixed))
+    fixed_rows = assemble_on_grid(dofs, coefficients, references, grid, rows,
+                                  np.arange(n, dtype=np.int64), len(fixed), n)
+    return operator, fixed_rows
