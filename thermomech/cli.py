@@ -104,13 +104,14 @@ def cmd_run(args) -> int:
                                     "nothing to solve (thermomech mesh meshes it only)")
     folder = OutputFolder(args.out, group="run", force=args.force, field="out")
     folder.check(RUN_FILES)
-    run = run_model(model, solver=args.solver, source=args.model)
-    tick = time.perf_counter()
-    with folder:
-        write_outputs(run, folder, figures=not args.no_figures,
-                      figure_format=args.figure_format)
-        folder.commit()
-    output_seconds = time.perf_counter() - tick
+    with _figure_helper(not args.no_figures, args.figure_format) as helper:
+        run = run_model(model, solver=args.solver, source=args.model, helper=helper)
+        tick = time.perf_counter()
+        with folder:
+            write_outputs(run, folder, figures=not args.no_figures,
+                          figure_format=args.figure_format, helper=helper)
+            folder.commit()
+        output_seconds = time.perf_counter() - tick
     out = folder.directory
     # the summary just written (summarize again would recompute the stresses)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -120,6 +121,19 @@ def cmd_run(args) -> int:
     print(f"-> {out}/summary.json, {out}/report.html, {out}/result.vtm, {out}/result.vtu" + (
         "" if args.no_figures else f", {out}/figures/"))
     return 0
+
+
+def _figure_helper(wanted: bool, format: str):
+    """A process drawing the figures while the run goes on (``plotting.helper``), or
+    nothing (no figures wanted; THERMOMECH_FIGURE_HELPER=0)."""
+    import contextlib
+    import os
+
+    if not wanted or os.environ.get("THERMOMECH_FIGURE_HELPER", "1") == "0":
+        return contextlib.nullcontext()
+    from .plotting.helper import FigureHelper
+
+    return FigureHelper(format)
 
 
 CHARACTERIZATION_FILES = ("characterization.json", "characterization.md", "two_resistor.cir",

@@ -168,6 +168,14 @@ class Space:
     box: BoxCells | None = None
     cells: np.ndarray | None = None
 
+    def __getstate__(self) -> dict:
+        """Pickled without the scikit-fem bases (rebuilt on first use): 89 of the 103 MB of
+        the default warpage result (a run's figures are drawn in a helper process)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("basis", "scalar_basis")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     @property
     def element_dofs(self) -> np.ndarray:
         """(nloc, active cells) global dofs of each active cell."""
