@@ -77,10 +77,17 @@ def test_ctrl_c_during_a_run_stops_the_helper_and_exits_130(model, tmp_path, mon
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
+    import thermomech.cli
+
     monkeypatch.setattr(thermomech.analysis, "write_outputs", interrupted)
+    assert not thermomech.cli._main_is_the_command()  # pytest: no helper unless told
+    monkeypatch.setattr(thermomech.cli, "_main_is_the_command", lambda: True)
+    started = []
+    monkeypatch.setattr(FigureHelper, "__enter__", lambda self: started.append(self) or self)
     path = tmp_path / "model.toml"
     dump_model(model, path)
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err
+    assert len(started) == 1 and started[0]._pool._processes is None  # shut down
     assert not multiprocessing.active_children()

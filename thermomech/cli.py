@@ -129,11 +129,22 @@ def _figure_helper(wanted: bool, format: str):
     import contextlib
     import os
 
-    if not wanted or os.environ.get("THERMOMECH_FIGURE_HELPER", "1") == "0":
+    if not wanted or os.environ.get("THERMOMECH_FIGURE_HELPER", "1") == "0" or \
+            not _main_is_the_command():
         return contextlib.nullcontext()
     from .plotting.helper import FigureHelper
 
     return FigureHelper(format)
+
+
+def _main_is_the_command() -> bool:
+    """True when this process is the ``thermomech`` command (``python -m thermomech`` or the
+    installed script): a spawned helper imports the main module again, which a user's
+    script calling ``main()`` without an ``if __name__ == "__main__":`` guard would run."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "thermomech.__main__") or \
+        Path(getattr(main, "__file__", "") or "").name in ("thermomech", "thermomech.exe")
 
 
 CHARACTERIZATION_FILES = ("characterization.json", "characterization.md", "two_resistor.cir",

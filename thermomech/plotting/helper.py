@@ -12,6 +12,9 @@ two cores the figures then cost no wall time of their own.
   if they need them).
 - The same bytes as drawn in this process: the same drawing functions on the same data
   (tests/test_plot_views.py compares them).
+- Only the ``thermomech`` command starts one (``cli._main_is_the_command``): a spawned
+  process imports the main module again, and a user's script that calls ``cli.main``
+  without an ``if __name__ == "__main__":`` guard would run again in it.
 - Ctrl-C reaches the helper too: it ignores SIGINT and this process stops it (``close``);
   it exits by itself when this process dies (it watches its parent), so no process is left
   behind. An error in a figure is raised here as the error it was; if the helper dies, the
