@@ -333,10 +333,11 @@ def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool
     folder = out_dir
     if helper is not None and helper.format != figure_format:
         raise ValueError(f"the figure helper draws {helper.format}, not {figure_format}")
-    helped = figures and helper is not None and helper.submit(
-        run.package, run.thermal, run.mechanical, run.curve, run.history)
     with stage("write summary.json"):
         summary = summarize(run)
+        # after the summary: the result carries its quadrature stress (the von Mises figure's)
+        helped = figures and helper is not None and helper.submit(
+            run.package, run.thermal, run.mechanical, run.curve, run.history)
         names = ["summary.json", "result.vtu"]
         folder.write_bytes("summary.json", json_bytes(summary))
         history = summary.get("mechanical", {}).get("history")
