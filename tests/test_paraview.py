@@ -392,3 +392,32 @@ def test_run_writes_the_transient_and_the_warpage_curve_as_series(tmp_path):
                     for _, f in blocks(out / "transient" / vtm)]
                    for vtm in ("0000.vtm", "0001.vtm"))
     assert max(early) < max(late)  # the package heats up
+
+
+def test_reused_mappings_give_the_same_files_with_one_inversion_per_chunk(run3d, monkeypatch):
+    """The export inverts the isoparametric map once per (points, cells) chunk, not again for
+    each field (temperature, its gradient, displacement, stress): the same bytes."""
+    import contextlib
+
+    from thermomech.fem import space as space_module
+
+    package, thermal, mechanical = run3d.package, run3d.thermal, run3d.mechanical
+    pieces = paraview.part_pieces(package, paraview.export_space(thermal, mechanical))
+    calls = []
+    real = space_module._mapping
+
+    def counted(mesh):
+        mapping = real(mesh)
+        invert = mapping.invF
+        mapping.invF = lambda *a, **k: calls.append(1) or invert(*a, **k)
+        return mapping
+
+    monkeypatch.setattr(space_module, "_mapping", counted)
+    reused = paraview.multiblock_files("r", package, pieces, thermal, mechanical)
+    reused_calls = len(calls)
+    monkeypatch.setattr(paraview, "reused_mappings", contextlib.nullcontext)
+    calls.clear()
+    assert paraview.multiblock_files("r", package, pieces, thermal, mechanical) == reused
+    # the coarse 3D flip-chip: 994 inversions without, 231 with (fields of the temperature
+    # dependent stress evaluate the temperature at the same points again)
+    assert 0 < reused_calls <= len(calls) / 4

@@ -32,3 +32,17 @@ def test_the_one_call_run_and_the_solvers_are_public():
     assert thermomech.run_model is run_model
     assert thermomech.solve_warpage is solve_warpage
     assert thermomech.solve_thermal is solve_thermal
+
+
+def test_names_and_submodules_load_on_first_use():
+    """``import thermomech`` is lazy (PEP 562) yet reads as before: a public name, a
+    subpackage, and ``submodel`` the function (also the name of its module)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, thermomech; assert 'thermomech.characterization' not in sys.modules; "
+            "assert callable(thermomech.submodel) and callable(thermomech.material_point); "
+            "assert thermomech.study.run_study is thermomech.run_study; "
+            "assert not hasattr(thermomech, 'no_such_name'); print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -1,29 +1,111 @@
-"""thermomech: thermal and thermo-mechanical finite-element analysis of IC packages."""
+"""thermomech: thermal and thermo-mechanical finite-element analysis of IC packages.
 
-from .analysis import Run, run_model, summarize
-from .characterization import characterize
-from .creep_paths import creep_point
-from .errors import ModelError, SolverError
-from .geometry import Box, Layout
-from .material_library import LIBRARY, library_material
+The public names below are imported when first used (PEP 562): ``import thermomech`` and
+the ``thermomech`` command load only what they need (the command's start-up was 0.6 s of
+imports, docs/performance.md); ``from thermomech import X`` works as before.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# imported now: these names are also modules, and importing the module later would set the
+# package attribute to the module instead of the function
 from .material_point import material_point
-from .materials import Material
-from .mechanical_loads import MechanicalLoads, PrescribedDisplacement, Support
-from .mechanics import solve_warpage, solve_warpage_curve
-from .meshing import MeshedPackage, MeshOptions, mesh_layout
-from .model_file import Model, dump_model, load_model, mesh_model, model_from_dict
-from .packages import FAMILIES
-from .process import solve_process
-from .prony_fit import PronyFit, fit_prony
-from .reliability import assess_reliability
-from .results import ThermalResult, WarpageResult
-from .solder_creep import solder_creep_material
-from .solder_life import engelmaier_cycles, engelmaier_shear_strain
-from .study import StudyTable, define_study, load_study, run_study
 from .submodel import submodel, thermal_submodel
-from .thermal import solve_thermal, solve_transient
-from .thermal_loads import Convection, FixedTemperature, ThermalLoads
-from .viscoelastic import Viscoelastic
+
+if TYPE_CHECKING:  # the names for type checkers and editors
+    from .analysis import Run, run_model, summarize
+    from .characterization import characterize
+    from .creep_paths import creep_point
+    from .errors import ModelError, SolverError
+    from .geometry import Box, Layout
+    from .material_library import LIBRARY, library_material
+    from .materials import Material
+    from .mechanical_loads import MechanicalLoads, PrescribedDisplacement, Support
+    from .mechanics import solve_warpage, solve_warpage_curve
+    from .meshing import MeshedPackage, MeshOptions, mesh_layout
+    from .model_file import Model, dump_model, load_model, mesh_model, model_from_dict
+    from .packages import FAMILIES
+    from .process import solve_process
+    from .prony_fit import PronyFit, fit_prony
+    from .reliability import assess_reliability
+    from .results import ThermalResult, WarpageResult
+    from .solder_creep import solder_creep_material
+    from .solder_life import engelmaier_cycles, engelmaier_shear_strain
+    from .study import StudyTable, define_study, load_study, run_study
+    from .thermal import solve_thermal, solve_transient
+    from .thermal_loads import Convection, FixedTemperature, ThermalLoads
+    from .viscoelastic import Viscoelastic
+
+_SOURCES = {
+    "Run": "analysis",
+    "run_model": "analysis",
+    "summarize": "analysis",
+    "characterize": "characterization",
+    "creep_point": "creep_paths",
+    "ModelError": "errors",
+    "SolverError": "errors",
+    "Box": "geometry",
+    "Layout": "geometry",
+    "LIBRARY": "material_library",
+    "library_material": "material_library",
+    "Material": "materials",
+    "MechanicalLoads": "mechanical_loads",
+    "PrescribedDisplacement": "mechanical_loads",
+    "Support": "mechanical_loads",
+    "solve_warpage": "mechanics",
+    "solve_warpage_curve": "mechanics",
+    "MeshedPackage": "meshing",
+    "MeshOptions": "meshing",
+    "mesh_layout": "meshing",
+    "Model": "model_file",
+    "dump_model": "model_file",
+    "load_model": "model_file",
+    "mesh_model": "model_file",
+    "model_from_dict": "model_file",
+    "FAMILIES": "packages",
+    "solve_process": "process",
+    "PronyFit": "prony_fit",
+    "fit_prony": "prony_fit",
+    "assess_reliability": "reliability",
+    "ThermalResult": "results",
+    "WarpageResult": "results",
+    "solder_creep_material": "solder_creep",
+    "engelmaier_cycles": "solder_life",
+    "engelmaier_shear_strain": "solder_life",
+    "StudyTable": "study",
+    "define_study": "study",
+    "load_study": "study",
+    "run_study": "study",
+    "solve_thermal": "thermal",
+    "solve_transient": "thermal",
+    "Convection": "thermal_loads",
+    "FixedTemperature": "thermal_loads",
+    "ThermalLoads": "thermal_loads",
+    "Viscoelastic": "viscoelastic",
+}
+"""Public name -> the module that defines it."""
+
+
+def __getattr__(name: str):
+    module = _SOURCES.get(name)
+    if module is None:  # a submodule (``thermomech.study`` after ``import thermomech``)
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})
+
 
 __version__ = "0.1.0"
 

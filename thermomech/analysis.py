@@ -58,17 +58,21 @@ class Run:
 
 
 def run_model(model: Model, *, solver: str = "auto",
-              source: str | os.PathLike | None = None) -> Run:
+              source: str | os.PathLike | None = None, helper=None) -> Run:
     """Mesh and solve every analysis the model asks for ([thermal], [mechanical]).
 
     ``solver``: the linear solver method; ``source``: the model file ``model`` was read
     from (its SHA-256 goes into the summary's provenance; None: the dumped model's).
+    ``helper``: a ``plotting.helper.FigureHelper`` given the mesh and the temperatures as
+    soon as they exist (it draws their figures during the solves; ``write_outputs``).
     ``Run.seconds`` has the wall time (s) of each stage: mesh, thermal, mechanical."""
     seconds = {}
     tick = time.perf_counter()
     with stage("mesh"):
         package = mesh_model(model)
     seconds["mesh"] = time.perf_counter() - tick
+    if helper is not None:
+        helper.early(package)
     thermal = mechanical = None
     curve: tuple[WarpageResult, ...] = ()
     history: tuple[Increment, ...] = ()
@@ -79,6 +83,8 @@ def run_model(model: Model, *, solver: str = "auto",
             thermal = solve(package, model.thermal, solver=solver)
             report_solve("thermal", thermal.stats)
         seconds["thermal"] = time.perf_counter() - tick
+        if helper is not None:
+            helper.early(package, thermal)
     if model.mechanical is not None:
         tick = time.perf_counter()
         loads = model.mechanical
@@ -309,7 +315,7 @@ def analyse(model: Model) -> dict[str, float]:
 
 def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool = True,
                   figure_format: str = "png", report: bool = True,
-                  force: bool = False) -> list[Path]:
+                  force: bool = False, helper=None) -> list[Path]:
     """summary.json, result.vtu (fields at vertices, parts), result.vtm (ParaView: one
     block per part, ``paraview.write_results``), the figures (PNG by default,
     ``figure_format`` "svg" or "pdf" on request) and the self-contained report.html.
@@ -317,15 +323,21 @@ def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool
     ``out_dir`` is a folder, written by the output-folder rule of ``files.OutputFolder``
     (only files thermomech wrote are replaced, all at the end; a file in the way raises
     OutputConflictError unless ``force``), or an open OutputFolder, which the caller
-    commits. Returns the paths of the files."""
+    commits. ``helper``: a ``plotting.helper.FigureHelper`` that draws the figures while
+    the other files are written (the same bytes). Returns the paths of the files."""
     if not isinstance(out_dir, OutputFolder):
         with OutputFolder(out_dir, group="run", force=force) as folder:
             write_outputs(run, folder, figures=figures, figure_format=figure_format,
-                          report=report)
+                          report=report, helper=helper)
             return folder.commit()
     folder = out_dir
+    if helper is not None and helper.format != figure_format:
+        raise ValueError(f"the figure helper draws {helper.format}, not {figure_format}")
     with stage("write summary.json"):
         summary = summarize(run)
+        # after the summary: the result carries its quadrature stress (the von Mises figure's)
+        helped = figures and helper is not None and helper.submit(
+            run.package, run.thermal, run.mechanical, run.curve, run.history)
         names = ["summary.json", "result.vtu"]
         folder.write_bytes("summary.json", json_bytes(summary))
         history = summary.get("mechanical", {}).get("history")
@@ -349,7 +361,10 @@ def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool
         with stage("write process_history.pvd"):
             names += write_history_series(folder, run.package, run.history)
     with stage("draw the figures") if figures else contextlib.nullcontext():
-        drawn = draw_figures(run, format=figure_format) if figures else {}
+        drawn = {}
+        if figures:
+            drawn = (helper.result(lambda: draw_figures(run, format=figure_format))
+                     if helped else draw_figures(run, format=figure_format))
         for name, data in drawn.items():
             names.append(f"figures/{name}.{figure_format}")
             folder.write_bytes(names[-1], data)

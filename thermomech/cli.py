@@ -104,13 +104,14 @@ def cmd_run(args) -> int:
                                     "nothing to solve (thermomech mesh meshes it only)")
     folder = OutputFolder(args.out, group="run", force=args.force, field="out")
     folder.check(RUN_FILES)
-    run = run_model(model, solver=args.solver, source=args.model)
-    tick = time.perf_counter()
-    with folder:
-        write_outputs(run, folder, figures=not args.no_figures,
-                      figure_format=args.figure_format)
-        folder.commit()
-    output_seconds = time.perf_counter() - tick
+    with _figure_helper(not args.no_figures, args.figure_format) as helper:
+        run = run_model(model, solver=args.solver, source=args.model, helper=helper)
+        tick = time.perf_counter()
+        with folder:
+            write_outputs(run, folder, figures=not args.no_figures,
+                          figure_format=args.figure_format, helper=helper)
+            folder.commit()
+        output_seconds = time.perf_counter() - tick
     out = folder.directory
     # the summary just written (summarize again would recompute the stresses)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -120,6 +121,30 @@ def cmd_run(args) -> int:
     print(f"-> {out}/summary.json, {out}/report.html, {out}/result.vtm, {out}/result.vtu" + (
         "" if args.no_figures else f", {out}/figures/"))
     return 0
+
+
+def _figure_helper(wanted: bool, format: str):
+    """A process drawing the figures while the run goes on (``plotting.helper``), or
+    nothing (no figures wanted; THERMOMECH_FIGURE_HELPER=0)."""
+    import contextlib
+    import os
+
+    if not wanted or os.environ.get("THERMOMECH_FIGURE_HELPER", "1") == "0" or \
+            not _main_is_the_command():
+        return contextlib.nullcontext()
+    from .plotting.helper import FigureHelper
+
+    return FigureHelper(format)
+
+
+def _main_is_the_command() -> bool:
+    """True when this process is the ``thermomech`` command (``python -m thermomech`` or the
+    installed script): a spawned helper imports the main module again, which a user's
+    script calling ``main()`` without an ``if __name__ == "__main__":`` guard would run."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "thermomech.__main__") or \
+        Path(getattr(main, "__file__", "") or "").name in ("thermomech", "thermomech.exe")
 
 
 CHARACTERIZATION_FILES = ("characterization.json", "characterization.md", "two_resistor.cir",

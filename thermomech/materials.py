@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -70,6 +71,18 @@ class Material:
 
     def __post_init__(self):
         check_material(self)
+
+    def __getstate__(self) -> dict:  # pickled (a run's figures in a helper process): the
+        state = dict(self.__dict__)  # library's read-only sources (a mappingproxy) as a dict
+        if isinstance(self.sources, MappingProxyType):
+            state["sources"] = ("read-only", dict(self.sources))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        sources = state["sources"]
+        if isinstance(sources, tuple):
+            state = {**state, "sources": MappingProxyType(sources[1])}
+        self.__dict__.update(state)
 
     @property
     def is_orthotropic(self) -> bool:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import skfem
 
-from .fem.space import Space
+from .fem.space import Space, reused_mappings
 from .files import OutputFolder
 from .heat_problem import cell_mean
 from .mechanical_metrics import principal_stresses, von_mises
@@ -274,9 +274,10 @@ def multiblock_files(name: str, package: MeshedPackage, pieces: dict[str, Piece]
     files = file_names(list(pieces))
     k = cell_conductivity(thermal) if thermal is not None else None
     stem = name.rsplit("/", 1)[-1]
-    out = {f"{name}/{files[part]}.vtu": piece_file(
-        piece, package.parts.index(part), package, thermal, mechanical, k)
-        for part, piece in pieces.items()}
+    with reused_mappings():  # the fields share the nodes' reference coordinates
+        out = {f"{name}/{files[part]}.vtu": piece_file(
+            piece, package.parts.index(part), package, thermal, mechanical, k)
+            for part, piece in pieces.items()}
     out[f"{name}.vtm"] = vtm_bytes([(part, f"{stem}/{files[part]}.vtu") for part in pieces])
     return out
 

@@ -71,9 +71,76 @@ def _format(value) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
+SI_FACTORS = {
+    "m": {"mm": 1e-3, "um": 1e-6, "m": 1.0},
+    "Pa": {"GPa": 1e9, "MPa": 1e6, "kPa": 1e3, "Pa": 1.0},
+    "1/K": {"ppm/K": 1e-6, "1/K": 1.0},
+    "W": {"W": 1.0, "mW": 1e-3},
+    "W/(m*K)": {"W/(m*K)": 1.0},
+    "W/(m^2*K)": {"W/(m^2*K)": 1.0},
+    "kg/m^3": {"kg/m^3": 1.0},
+    "J/(kg*K)": {"J/(kg*K)": 1.0},
+    "s": {"s": 1.0},
+    "m/s": {"m/s": 1.0},
+    "W/m^2": {"W/m^2": 1.0},
+    "W/m^3": {"W/m^3": 1.0},
+    "K/W": {"K/W": 1.0},
+    "J/mol": {"kJ/mol": 1e3, "J/mol": 1.0},
+}
+"""{SI unit: {unit: factor}}: pint's conversion factors (``ureg.Quantity(1.0, unit).to(si)``,
+checked equal to the last bit in tests/test_units.py) of the units model files use most, so
+a run reads its model without loading pint's registry (0.5 s of a 4 s run)."""
+FROM_SI = {
+    "m": {"mm": 1e3, "um": 1e6, "m": 1.0},
+    "Pa": {"GPa": 1e-9, "MPa": 1e-6, "kPa": 1e-3, "Pa": 1.0},
+    "1/K": {"ppm/K": 1e6, "1/K": 1.0},
+    "W": {"W": 1.0, "mW": 1e3},
+    "J/mol": {"kJ/mol": 1e-3, "J/mol": 1.0},
+    "degC": {"degC": 1.0},
+    "K": {"K": 1.0},
+    **{unit: {unit: 1.0} for unit in ("W/(m*K)", "W/(m^2*K)", "kg/m^3", "J/(kg*K)", "s",
+                                      "m/s", "W/m^2", "W/m^3", "K/W")},
+}
+"""{SI unit: {unit: factor}}: an SI value in ``unit`` is ``value * factor``, as pint computes
+it (its factors and its single product, checked in tests/test_units.py): the report and
+model dumps write values without loading pint's registry."""
+
+
+def _from_si(si_value: float, si_unit: str, unit: str) -> float:
+    """``si_value`` (in ``si_unit``) expressed in ``unit``: pint's result to the last bit."""
+    factor = FROM_SI.get(si_unit, {}).get(unit)
+    if factor is None:
+        return float(_registry().Quantity(si_value, si_unit).to(unit).magnitude)
+    return float(si_value) * factor
+
+
+_FAST = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S+)$")
+
+
+def _fast_parse(text: str, kind: Kind) -> float | None:
+    """``text`` in SI as pint's path below computes it, for "number unit" in a unit of
+    :data:`SI_FACTORS` (degC for temperatures, K for differences); None otherwise (also
+    for "5J/mol", glued: pint reads 5J as a complex number and refuses it)."""
+    match = _FAST.match(text)
+    if match is None:
+        return None
+    number, unit = match.groups()
+    if kind.name in ("temperature", "temperature_difference"):
+        return float(number) if unit == kind.default_unit else None
+    factor = SI_FACTORS.get(kind.si_unit, {}).get(unit)
+    if factor is None:
+        return None
+    from decimal import Decimal
+
+    return float(Decimal(repr(float(number))) * Decimal(repr(factor)))
+
+
 @functools.cache
 def _parse_text(text: str, kind_name: str, field: str) -> float:
     kind = KINDS[kind_name]
+    fast = _fast_parse(text, kind)
+    if fast is not None:
+        return fast
     ureg = _registry()
     try:
         quantity = ureg.Quantity(text.replace("µ", "u"))
@@ -179,7 +246,7 @@ def format_quantity(si_value: float, kind: str, unit: str | None = None) -> str:
     if kind == "dimensionless" or not target:
         return repr(float(si_value))
     si_unit = "degC" if kind == "temperature" else KINDS[kind].si_unit
-    magnitude = float(_registry().Quantity(si_value, si_unit).to(target).magnitude)
+    magnitude = _from_si(si_value, si_unit, target)
     for digits in (12, 15, 16, 17):
         text = f"{float(f'{magnitude:.{digits}g}')!r} {target}"
         if parse_quantity(text, kind) == si_value:
@@ -189,4 +256,4 @@ def format_quantity(si_value: float, kind: str, unit: str | None = None) -> str:
 
 def convert(si_value: float, kind: str, unit: str) -> float:
     """An SI value expressed in ``unit`` (for reports: m -> um, Pa -> MPa)."""
-    return float(_registry().Quantity(si_value, KINDS[kind].si_unit).to(unit).magnitude)
+    return _from_si(si_value, KINDS[kind].si_unit, unit)

@@ -13,6 +13,7 @@ None); everything downstream asks the space.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, replace
 
@@ -167,6 +168,14 @@ class Space:
     dofs: skfem.Dofs
     box: BoxCells | None = None
     cells: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        """Pickled without the scikit-fem bases (rebuilt on first use): 89 of the 103 MB of
+        the default warpage result (a run's figures are drawn in a helper process)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("basis", "scalar_basis")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     @property
     def element_dofs(self) -> np.ndarray:
@@ -328,9 +337,7 @@ class Space:
         scikit-fem's ``gbasis`` does (7x faster on 20-node hexahedra; the same numbers)."""
         points = np.atleast_2d(np.asarray(points, dtype=float))
         cells = self.locate(points, field) if cells is None else np.asarray(cells)
-        mapping = _mapping(self.mesh)
-        local = mapping.invF(points[:, :, None], tind=cells)
-        inverse = mapping.invDF(local, tind=cells)
+        local, inverse = _local_coordinates(self.mesh, points, cells)
         ncomp, dofs = self.ncomp, self.dofs.element_dofs
         value = np.zeros((ncomp, len(cells)))
         grad = np.zeros((ncomp, len(points), len(cells)))
@@ -385,6 +392,44 @@ class _LastJacobian(MappingIsoparametric):
         out = super().invDF(X, tind)
         self._last = (X, tind, out)
         return out
+
+
+_REUSED: list | None = None  # (mesh, points, cells, local, inverse Jacobian) while on
+_REUSED_MOST = 8
+
+
+@contextlib.contextmanager
+def reused_mappings():
+    """Within: :meth:`Space.evaluate` of H1 fields keeps the reference coordinates and
+    inverse Jacobians of the last few (points, cells) of a mesh, and reuses them for the
+    same points and cells (equal arrays). The ParaView export evaluates the temperature, its
+    gradient, the displacement and the stress at the same nodes of the same cells: scikit-fem's
+    Newton inversion of the isoparametric map (``invF``) and ``invDF`` were 2/3 of its time
+    above 500k unknowns, computed three times over. The same arrays: the same numbers."""
+    global _REUSED
+    outer = _REUSED
+    _REUSED = [] if outer is None else outer
+    try:
+        yield
+    finally:
+        _REUSED = outer
+
+
+def _local_coordinates(mesh: skfem.Mesh, points: np.ndarray, cells: np.ndarray):
+    """(reference coordinates (dim, n, 1), inverse Jacobian (dim, dim, n, 1)) of points
+    (dim, n) in ``cells`` (:func:`reused_mappings`)."""
+    if _REUSED is not None:
+        for entry in _REUSED:
+            if (entry[0] is mesh and entry[1].shape == points.shape
+                    and np.array_equal(entry[2], cells) and np.array_equal(entry[1], points)):
+                return entry[3], entry[4]
+    mapping = _mapping(mesh)
+    local = mapping.invF(points[:, :, None], tind=cells)
+    inverse = mapping.invDF(local, tind=cells)
+    if _REUSED is not None:
+        _REUSED.insert(0, (mesh, points.copy(), cells.copy(), local, inverse))
+        del _REUSED[_REUSED_MOST:]
+    return local, inverse
 
 
 def _mapping(mesh: skfem.Mesh):

@@ -1,0 +1,182 @@
+"""A helper process that draws a run's figures while the run goes on (``thermomech run``).
+
+The figures were half of the output stage of the default run (docs/performance.md). The
+command starts the helper before it meshes; it imports matplotlib and the plotting modules
+while the model is meshed and solved, then draws the figures of the results it is sent
+(``submit``) while this process writes summary.json, the VTU and the multiblock files. On
+two cores the figures then cost no wall time of their own.
+
+- Fresh process ("spawn"): forking a process that holds threads (the solvers' thread pool,
+  the live progress display) can deadlock the child; the results go over a pipe instead
+  (:func:`results_payload`: without the scikit-fem basis caches, which the figures rebuild
+  if they need them).
+- The same bytes as drawn in this process: the same drawing functions on the same data
+  (tests/test_plot_views.py compares them).
+- Only the ``thermomech`` command starts one (``cli._main_is_the_command``): a spawned
+  process imports the main module again, and a user's script that calls ``cli.main``
+  without an ``if __name__ == "__main__":`` guard would run again in it.
+- Ctrl-C reaches the helper too: it ignores SIGINT and this process stops it (``close``);
+  it exits by itself when this process dies (it watches its parent), so no process is left
+  behind. An error in a figure is raised here as the error it was; if the helper dies, the
+  figures are drawn in this process instead (one warning).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+
+def _watch_parent() -> None:
+    """In the helper: exit when the process that started it is gone (killed, crashed)."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the parent's sentinel closes
+        os._exit(1)
+
+
+def _start_helper() -> None:
+    """In the helper: ignore Ctrl-C (the command stops it), watch the parent, import the
+    plotting modules (matplotlib: a third of a second) before any figure is asked for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, daemon=True).start()
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    from . import figures, mechanical, model, thermal  # noqa: F401
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this process while a helper is started (main thread only): the
+    helper starts ignoring it and Python leaves an ignored SIGINT ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _draw(payload: bytes, format: str, skip_model: bool) -> dict[str, bytes]:
+    """In the helper: name -> bytes of the standard figures of the pickled results (without
+    the model figures if ``skip_model``: they were drawn from an earlier batch)."""
+    from .figures import render_all, run_figures
+
+    package, thermal, mechanical, curve, history = pickle.loads(payload)
+    try:
+        figures = run_figures(package, thermal, mechanical, curve, history=history)
+        if skip_model:
+            model = {f.name for f in run_figures(package)}
+            figures = [f for f in figures if f.name not in model]
+        return render_all(figures, format)
+    except BaseException as exc:  # sent back as itself when it pickles, else as its text
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        raise
+
+
+def results_payload(package, thermal, mechanical, curve: Sequence = (),
+                    history: Sequence = ()) -> bytes:
+    """The results a run's figures are drawn from, pickled for the helper."""
+    return pickle.dumps((package, thermal, mechanical, tuple(curve), tuple(history)),
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class FigureHelper:
+    """One helper process drawing a run's figures in ``format`` ("png", "svg", "pdf");
+    ``with FigureHelper() as helper:`` stops it on the way out (at once on an error or
+    Ctrl-C, after its work otherwise).
+
+    The figures go in batches as their results appear: the model figures once the mesh is
+    made (``early(package)``), the temperature figures once the heat solve is done
+    (``early(package, thermal)``), the rest with ``submit``; ``result`` puts them together
+    in the order of ``figures.run_figures``."""
+
+    def __init__(self, format: str = "png") -> None:
+        self.format = format
+        self._pool = cf.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_helper)
+        with _sigint_ignored():  # inherited through exec: a Ctrl-C while the helper starts
+            self._pool.submit(_ready)  # (no traceback); starts it now: imports as we solve
+        self._batches: list[cf.Future] = []
+        self._sent = {"model": False, "thermal": False}
+        self._broken = False
+
+    def early(self, package, thermal=None) -> None:
+        """Draw the model figures (``thermal`` None) or the temperature figures now."""
+        group = "model" if thermal is None else "thermal"
+        if self._sent[group] or (group == "thermal" and not self._sent["model"]):
+            return
+        if self._send(package, thermal, None, (), (), skip_model=group == "thermal"):
+            self._sent[group] = True
+
+    def submit(self, package, thermal, mechanical, curve: Sequence = (),
+               history: Sequence = ()) -> bool:
+        """Draw the figures of these results not drawn yet. False when the helper cannot
+        (results that do not pickle, such as a callable surface value of the Python API;
+        a helper that died): draw them all in this process then."""
+        return self._send(package, None if self._sent["thermal"] else thermal, mechanical,
+                          curve, history, skip_model=self._sent["model"])
+
+    def _send(self, package, thermal, mechanical, curve, history, *, skip_model) -> bool:
+        if self._broken:
+            return False
+        try:
+            payload = results_payload(package, thermal, mechanical, curve, history)
+            self._batches.append(self._pool.submit(_draw, payload, self.format, skip_model))
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.debug("figures drawn in this process: the results do not pickle (%s)", exc)
+            self._broken = True
+        except cf.process.BrokenProcessPool as exc:  # it could not start, or died
+            log.warning("the figure helper process stopped (%s): drawing the figures here",
+                        exc)
+            self._broken = True
+        return not self._broken
+
+    def result(self, draw_here) -> dict[str, bytes]:
+        """The figures of every batch, in order, or ``draw_here()`` if the helper died."""
+        drawn = {}
+        try:
+            for batch in self._batches:
+                drawn.update(batch.result())
+        except cf.process.BrokenProcessPool as exc:
+            log.warning("the figure helper process stopped (%s): drawing the figures here",
+                        exc)
+            return draw_here()
+        return drawn
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the helper: after its work (``wait``), or at once (terminated)."""
+        processes = list((self._pool._processes or {}).values())
+        if not wait:
+            for process in processes:
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=not wait)
+        for process in processes:  # reaped before this process goes on (or exits)
+            process.join(5.0)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __enter__(self) -> FigureHelper:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close(wait=kind is None)
