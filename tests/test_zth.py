@@ -195,6 +195,21 @@ def test_lanczos_cauer_conversion():
     np.testing.assert_allclose(back.C, C, rtol=1e-9)
 
 
+def test_lanczos_cauer_ends_before_an_overflowing_stage():
+    # a ladder whose capacitances grow 1e3 per stage (a sink's C_sum -> infinity): the
+    # conversion keeps the first stages (1e-6), ends before C stops being finite and positive
+    # and keeps the total resistance Z(0) (1e-12)
+    n = 40
+    ladder = Cauer(0.5 ** np.arange(n), 10.0 ** (3.0 * np.arange(n)))
+    foster = cauer_to_foster(ladder)
+    back = foster_to_cauer_lanczos(foster)
+    assert 10 < len(back.R) < n
+    assert np.all(np.isfinite(back.C) & (back.C > 0) & (back.R > 0))
+    assert back.R.sum() == pytest.approx(foster.R.sum(), rel=1e-12)
+    np.testing.assert_allclose(back.R[:10], ladder.R[:10], rtol=1e-6)
+    np.testing.assert_allclose(back.C[:10], ladder.C[:10], rtol=1e-6)
+
+
 def test_model_spectrum_rejects_no_power():
     loads = ThermalLoads(ambient=25.0, power={}, fixed_temperature=(FixedTemperature("top",
                                                                                     25.0),))

@@ -273,7 +273,10 @@ def foster_to_cauer_lanczos(foster: Foster) -> Cauer:
     q = sqrt(R / tau); Lanczos on L from q (full re-orthogonalization) gives the tridiagonal
     (a_k, b_k) with Z(s) = |q|^2 e1' (s I + T)^-1 e1, which is the ladder: C_0 = 1 / |q|^2,
     the conductance g_k = C_k a_k - g_(k-1) from node k onward and C_(k+1) = g_k^2 /
-    (C_k b_k^2). Stops early when the Krylov space is invariant (equal time constants).
+    (C_k b_k^2). Stops early when the Krylov space is invariant (equal time constants);
+    the ladder ends before a stage whose C overflows or turns non-positive (C grows without
+    bound towards an isothermal sink: 1e93 J/K after 160 stages of a package's exact
+    spectrum) or when Lanczos stops early, its last resistor taking the rest of Z(0) = sum R.
     Measured: a 200-stage ladder rebuilt from its exact spectrum to 1.5e-10 (relative)."""
     R, tau = np.asarray(foster.R, float), np.asarray(foster.tau, float)
     lam = 1.0 / tau
@@ -298,10 +301,18 @@ def foster_to_cauer_lanczos(foster: Foster) -> Cauer:
         Q[k + 1] = v / b[k]
     C, G = np.zeros(n), np.zeros(n)
     C[0] = 1.0 / norm ** 2
-    for k in range(n):
-        G[k] = C[k] * a[k] - (G[k - 1] if k else 0.0)
-        if k + 1 < n:
-            C[k + 1] = G[k] ** 2 / (C[k] * b[k] ** 2)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for k in range(n):
+            G[k] = C[k] * a[k] - (G[k - 1] if k else 0.0)
+            if k + 1 < n:
+                C[k + 1] = G[k] ** 2 / (C[k] * b[k] ** 2)
+        bad = ~(np.isfinite(C) & np.isfinite(1.0 / G) & (C > 0) & (G > 0))
+    if bad.any():  # C overflows towards a sink (C_sum -> inf there): end the ladder before
+        n = max(1, int(np.argmax(bad)) - 1)
+        C, G = C[:n], G[:n]
+    rest = R.sum() - np.sum(1.0 / G[:-1])  # the last resistor: the rest of Z(0)
+    if rest > 0:
+        G[-1] = 1.0 / rest
     return Cauer(1.0 / G, C)
 
 

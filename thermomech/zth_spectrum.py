@@ -47,7 +47,8 @@ def model_spectrum(package, loads: ThermalLoads, *, steps: int = STEPS,
     """Foster network (R in K/W, tau in s) of the power-weighted mean temperature's Zth after
     a step of ``loads``' power, from the model's matrices by ``steps`` Lanczos steps (module
     docstring). k at each material's reference temperature (k(T) is not linearized);
-    ``loads.transient`` is not used. Terms come slowest first."""
+    ``loads.transient`` is not used. Terms come slowest first. A symmetric part (half,
+    quarter) gives the whole package's Zth (the meshed part's T_J over the whole power)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     basis = thermal_space(package, order)
@@ -57,9 +58,10 @@ def model_spectrum(package, loads: ThermalLoads, *, steps: int = STEPS,
          ).tocsr()
     M = assembly.mass(package, basis, heat_capacity_field(package)).tocsr()
     p = np.asarray(problem.power, dtype=float)
-    power = float(p.sum())
+    power = float(p.sum())  # W in the meshed part (a half or quarter by symmetry)
     if not power > 0:
         raise ValueError(f"the spectrum needs a power step > 0 W, got {power:g} W")
+    whole = power * package.symmetry_factor  # W, the whole package
     n = basis.N
     fixed = np.asarray(problem.fixed_dofs, dtype=np.int64)
     free = np.setdiff1d(np.arange(n), fixed)
@@ -95,7 +97,7 @@ def model_spectrum(package, loads: ThermalLoads, *, steps: int = STEPS,
             break
         Q[k + 1], KQ[k + 1] = w / beta[k], Kw / beta[k]
     tau, S = eigh_tridiagonal(alpha[:m], beta[:m - 1])
-    R = beta0 ** 2 * S[0] ** 2 / power ** 2
+    R = beta0 ** 2 * S[0] ** 2 / (power * whole)  # T_J = p' T / power, Zth = T_J / whole
     # Ritz values outside the Krylov space of v0 (after it became invariant, up to rounding)
     # carry weights at the rounding level of the total: not modes of the junction
     keep = np.flatnonzero(R > NOISE * R.sum())
