@@ -30,7 +30,7 @@ LAYERS = {
     "heat_sources": 5, "mechanical_supports": 5, "heat_problem": 5, "elasticity": 5,
     "thermal": 6, "mechanics": 6,
     "thermal_metrics": 7, "mechanical_metrics": 7, "process": 7, "process_history": 7,
-    "process_temperature": 7, "process_bodies": 7, "steady_sets": 7, "zth": 7,
+    "process_temperature": 7, "process_bodies": 7, "steady_sets": 7, "zth": 7, "zth_spectrum": 7,
     "submodel": 7,
     "solder_joints": 7,
     "process_visco": 7, "process_model": 7,

@@ -20,12 +20,14 @@ from thermomech.zth import (
     dual_interface,
     fit_foster,
     foster_to_cauer,
+    foster_to_cauer_lanczos,
     log_time_grid,
     resistance_at_capacitance,
     separation,
     structure_function,
     zth_transient,
 )
+from thermomech.zth_spectrum import model_spectrum
 
 mm = 1e-3
 
@@ -74,7 +76,7 @@ LAYERS = [("heater", "h", 10e-6, 10.0, 1.6e6), ("one", "a", 1 * mm, 10.0, 1.6e6)
           ("two", "b", 1 * mm, 1.0, 2.0e6)]
 
 
-def bar():
+def bar(cells: int = 40):
     blocks, z = [], 0.0
     for part, material, t, _, _ in LAYERS:
         blocks.append(Block(part, material, (0, 1 * mm), (0, 1 * mm), (z, z + t)))
@@ -83,7 +85,7 @@ def bar():
                  for _, m, _, k, rc in LAYERS}
     layout = BlocksSpec(tuple(blocks)).layout(materials)
     return mesh_layout(layout, MeshOptions(dimension=3, target_size=1 * mm,
-                                           min_cells_per_layer=40), materials)
+                                           min_cells_per_layer=cells), materials)
 
 
 @functools.cache
@@ -113,19 +115,106 @@ def test_layered_bar_structure_function():
     assert 0.75 * sum(capacity) < c[-1] < sum(capacity)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16's 2 % at each layer interface is not met: "
-                   "the case (ladder end) reads 2e-5, but the layer one / layer two interface "
-                   "10.4 % low; the reading at the kink is ill-conditioned (the slope of C_sum "
-                   "drops 8 times there) and even the bar's exact Zth through the fit reads "
-                   "-7.6 % (docs/jedec.md)")
-def test_layered_bar_interface_within_two_percent():
-    """Each layer interface of the bar on the recovered ladder: layer one / layer two where
-    C_sum reaches the capacity of the heater and layer one, and the case (the cold plate)
-    where the ladder ends. (The heater is layer one's material: no interface there.)"""
+def test_fitted_route_reads_the_inner_interface_ten_percent_low():
+    """The "as measured" route (NNLS Foster fit of the FE Zth curve, then Cauer) on the bar:
+    the case (ladder end) within 2e-5, the layer one / layer two interface 10.4 % low
+    (measured; the reading at the kink is ill-conditioned, docs/jedec.md). Kept as a figure
+    so a change of the fit is noticed; the 2 % criterion is met by the model's spectrum."""
     _, _, cauer, series, capacity = layered_bar_ladder()
     r, _ = structure_function(cauer)
+    inner = resistance_at_capacitance(cauer, capacity[0] + capacity[1])
+    assert inner / (series[0] + series[1]) - 1 == pytest.approx(-0.104, abs=0.01)
+    assert r[-1] == pytest.approx(sum(series), rel=1e-3)
+
+
+@functools.cache
+def bar_spectrum(cells: int, steps: int):
+    loads = ThermalLoads(ambient=25.0, power={"heater": 1.0},
+                         fixed_temperature=(FixedTemperature("top", 25.0),))
+    return model_spectrum(bar(cells), loads, steps=steps)
+
+
+def mean_junction_series():
+    """Series resistances (K/W) seen by the power-weighted mean temperature: a uniform heater
+    of resistance t / (k A) over an adiabatic face holds its mean t / (3 k A) above its top
+    (the maximum: t / (2 k A))."""
+    series = [t / (k * A) for _, _, t, k, _ in LAYERS]
+    series[0] /= 3
+    return series
+
+
+@pytest.mark.parametrize("steps", [200, 400])
+def test_layered_bar_interface_within_two_percent(steps):
+    """Issue 16: each layer interface of the bar on the Cauer ladder of the model's exact
+    spectrum (Lanczos on K^-1 M, no fit; 100 cells per layer): layer one / layer two where
+    C_sum reaches the capacity of the heater and layer one (linear between the ladder's
+    nodes), and the case (the cold plate) where the ladder ends. The heater is layer one's
+    material: no interface there. Measured: -0.06 % (200 steps) and +0.40 % (400 steps) at
+    the inner interface, 1e-8 at the case; read as a staircase (the first node holding the
+    capacity) +1.8 / +1.4 %: the ladder's node spacing there is ~6 / 3.5 % of the
+    reading, one stage of the ladder (not one mesh cell: the consistent-mass model's
+    ladder has fewer stages than the mesh has levels)."""
+    foster = bar_spectrum(100, steps)
+    cauer = foster_to_cauer_lanczos(foster)
+    series, capacity = mean_junction_series(), [rc * A * t for _, _, t, _, rc in LAYERS]
+    r, c = structure_function(cauer)
     readings = [resistance_at_capacitance(cauer, capacity[0] + capacity[1]), r[-1]]
     np.testing.assert_allclose(readings, [series[0] + series[1], sum(series)], rtol=0.02)
+    node = np.searchsorted(c[:-1], capacity[0] + capacity[1])  # staircase: first node >= C
+    assert r[node] == pytest.approx(series[0] + series[1], rel=0.02)
+    assert r[-1] == pytest.approx(sum(series), rel=1e-6)
+
+
+def test_model_spectrum_against_the_transient_zth():
+    """The spectrum's Zth(t) (power-weighted mean junction) against the time-stepped Zth
+    (the maximum) on the same 40-cell bar: they differ by the heater's own max - mean, at
+    most t / (6 k A) = 1/6 K/W (steady), plus the time stepping's 1e-4 of Zth; the spectrum's
+    total resistance is the series sum exactly (1e-7: one heater cell's discretization)."""
+    curve, _, _, series, _ = layered_bar_ladder()
+    foster = bar_spectrum(40, 200)
+    assert foster.total_resistance == pytest.approx(sum(mean_junction_series()), rel=1e-6)
+    gap = curve.zth - foster.zth(curve.time)
+    heater = LAYERS[0][2] / (LAYERS[0][3] * A)  # K/W: t / (k A)
+    assert np.all(gap >= -1e-4 * sum(series))
+    assert np.all(gap <= heater / 6 + 1e-4 * sum(series))
+    assert gap[-1] == pytest.approx(heater / 6, abs=1e-4 * sum(series))
+
+
+def test_lanczos_cauer_conversion():
+    # the exact rational conversion's ladder to 1e-10 on a 3-term network
+    foster = Foster(np.array([0.5, 1.0, 2.0]), np.array([1e-3, 1e-2, 0.3]))  # K/W, s
+    exact, fast = foster_to_cauer(foster), foster_to_cauer_lanczos(foster)
+    np.testing.assert_allclose(fast.R, exact.R, rtol=1e-10)
+    np.testing.assert_allclose(fast.C, exact.C, rtol=1e-10)
+    # a 200-stage ladder (the bar as an RC line) from its exact spectrum (measured 1.5e-10)
+    R = np.concatenate([np.full(100, 1 * mm / 100 / (10.0 * A)),
+                        np.full(100, 1 * mm / 100 / (1.0 * A))])
+    C = np.concatenate([np.full(100, 1.6e6 * A * mm / 100), np.full(100, 2e6 * A * mm / 100)])
+    back = foster_to_cauer_lanczos(cauer_to_foster(Cauer(R, C)))
+    np.testing.assert_allclose(back.R, R, rtol=1e-9)
+    np.testing.assert_allclose(back.C, C, rtol=1e-9)
+
+
+def test_lanczos_cauer_ends_before_an_overflowing_stage():
+    # a ladder whose capacitances grow 1e3 per stage (a sink's C_sum -> infinity): the
+    # conversion keeps the first stages (1e-6), ends before C stops being finite and positive
+    # and keeps the total resistance Z(0) (1e-12)
+    n = 40
+    ladder = Cauer(0.5 ** np.arange(n), 10.0 ** (3.0 * np.arange(n)))
+    foster = cauer_to_foster(ladder)
+    back = foster_to_cauer_lanczos(foster)
+    assert 10 < len(back.R) < n
+    assert np.all(np.isfinite(back.C) & (back.C > 0) & (back.R > 0))
+    assert back.R.sum() == pytest.approx(foster.R.sum(), rel=1e-12)
+    np.testing.assert_allclose(back.R[:10], ladder.R[:10], rtol=1e-6)
+    np.testing.assert_allclose(back.C[:10], ladder.C[:10], rtol=1e-6)
+
+
+def test_model_spectrum_rejects_no_power():
+    loads = ThermalLoads(ambient=25.0, power={}, fixed_temperature=(FixedTemperature("top",
+                                                                                    25.0),))
+    with pytest.raises(ValueError, match="power step"):
+        model_spectrum(bar(4), loads)
 
 
 def test_interface_reading_of_an_exact_truncated_spectrum():

@@ -88,8 +88,10 @@ def _transient_lines(record: Mapping | None) -> list[str]:
             f"{record['zth']['time_s'][-1]:.3g} s, ending at "
             f"{_fmt(record['zth']['zth_K_per_W'][-1])} K/W"
             + ("" if record["steady_reached"] else " (not yet steady)")
-            + f"; Foster network of {len(record['foster']['R_K_per_W'])} terms and its "
-              f"Cauer ladder in characterization.json",
+            + f"; structure function from the model's spectrum "
+              f"({len(record['model_spectrum']['foster']['R_K_per_W'])} terms, no fit) and "
+              f"the fitted Foster network ({len(record['as_measured']['foster']['R_K_per_W'])}"
+              f" terms, as measured) with their Cauer ladders in characterization.json",
             f"- theta_JC top, JESD51-14 dual interface (structure functions of an isothermal "
             f"and a dry contact, h {_fmt(dual['case_contact_h_W_per_m2K']['dry'])} W/(m^2 K), "
             f"separate): {_fmt(dual['theta_JC_K_per_W'])} K/W; steady cold plate, package "
