@@ -157,3 +157,72 @@ def test_refused_without_durations_and_in_2d():
                       creep={"solder": LAWS["anand"]})
     with pytest.raises(ModelError, match="no part"):
         solve_process(_block(), _loads(CYCLE), creep={"ball": LAWS["anand"]})
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_point_tangent_matrix_equals_the_form(order):
+    """The vectorized tangent assembly (batched B^T D B, scattered into a pattern found
+    once; box cells from the unit cell's gradients, other meshes from scikit-fem's basis)
+    equals scikit-fem's bilinear form with the 36 coefficient fields of a point stiffness
+    D (random, symmetric) to 1e-12 of its largest entry, on every other cell of a block."""
+    import skfem
+
+    from thermomech.elasticity import voigt_strain
+    from thermomech.mechanics import solve_setup
+    from thermomech.process_points import BasisPoints, BoxPoints, PointStiffness
+
+    box = Box("solder", "solder", (-0.5e-3, 0.5e-3), (-0.5e-3, 0.7e-3), (0.0, 1e-3))
+    package = mesh_layout(Layout((box,)), MeshOptions(dimension=3, target_size=0.25e-3,
+                                                      element_order=order), {"solder": SOLDER})
+    space = solve_setup(package, MechanicalLoads(), order, None).basis
+    cells = np.arange(0, package.mesh.t.shape[1], 2)
+    basis = skfem.Basis(space.mesh, space.elem, intorder=space.intorder, elements=cells)
+    D = np.random.default_rng(order).normal(size=basis.dx.shape + (6, 6)) * 1e10
+    D = D + np.swapaxes(D, -1, -2)
+    fields = {f"d{i}{j}": np.ascontiguousarray(D[..., i, j]) for i in range(6)
+              for j in range(6)}
+
+    @skfem.BilinearForm
+    def form(u, v, w):
+        eu, ev = voigt_strain(u.grad), voigt_strain(v.grad)
+        return sum(w[f"d{i}{j}"] * ev[i] * eu[j] for i in range(6) for j in range(6))
+
+    reference = form.assemble(basis, **fields).tocsr()
+    for points in (BoxPoints(space, package, cells), BasisPoints(space, cells)):
+        K = PointStiffness(points).matrix(D)
+        assert K.shape == reference.shape
+        assert abs(K - reference).max() < 1e-12 * abs(reference).max()
+
+
+def test_a_cut_increment_equals_two_half_increments(monkeypatch):
+    """An increment whose Newton fails is retried in halves (T linear in time): forcing
+    every first attempt to fail gives, to the Newton tolerance, the recipe with twice the
+    increments, and the results record the sub-increments and cuts."""
+    from thermomech import process_creep
+
+    law = LAWS["anand"]
+    steps = [{**s, "increments": 3} for s in CYCLE]
+    reference = solve_process(_block(), _loads([{**s, "increments": 6} for s in CYCLE]),
+                              creep={"solder": law})
+    newton, solve = process_creep._newton, process_creep.solve_creep_increment
+    first = []
+
+    def failing_first(*args):
+        if first.pop() if first else False:
+            raise process_creep._NewtonFailedError("forced", 1, 0)
+        return newton(*args)
+
+    def every_increment(*args):
+        first[:] = [True]
+        return solve(*args)
+
+    monkeypatch.setattr(process_creep, "_newton", failing_first)
+    monkeypatch.setattr(process_creep, "solve_creep_increment", every_increment)
+    cut = solve_process(_block(), _loads(steps), creep={"solder": law})
+    stats = [i.result.stats for i in cut.increments]
+    assert [(s["cuts"], s["substeps"]) for s in stats] == [(1, 2)] * len(stats)
+    _, _, stress, _, energy = _history(cut)
+    _, _, stress2, _, energy2 = _history(reference)
+    scale = np.abs(stress2).max()
+    assert np.abs(stress - stress2[::2]).max() < 1e-8 * scale
+    assert np.abs(energy - energy2[::2]).max() < 1e-8 * energy2.max()

@@ -11,7 +11,7 @@ import tomli_w
 from thermomech.board import BoardSpec
 from thermomech.board_mechanics import layer_elastic, slab_elastic
 from thermomech.cli import main
-from thermomech.errors import ModelError, SolverError
+from thermomech.errors import ModelError
 from thermomech.model_file import dump_model, load_model, model_from_dict, model_to_dict
 from thermomech.reliability_spec import ReliabilitySpec, cycle_steps
 from thermomech.solder_joints import shear_range
@@ -231,10 +231,6 @@ def _creeping(data):
     return data
 
 
-@pytest.mark.xfail(reason="open (issue 17): on this two-plate model the creep Newton "
-                   "stalls in the second increment of the cold dwell (relative residual "
-                   "1.6e-5 after 60 iterations, elastic-matrix fallback too slow); see "
-                   "docs/reliability.md, Not yet", raises=SolverError, run=False)
 def test_energy_estimate_through_the_analysis():
     from thermomech.reliability import assess_reliability, reliability_summary
 
@@ -253,10 +249,6 @@ def test_energy_estimate_through_the_analysis():
         critical["energy_density_J_per_m3"], rel=1e-12)
 
 
-@pytest.mark.xfail(reason="open (issue 17): on this two-plate model the creep Newton "
-                   "stalls in the second increment of the cold dwell (relative residual "
-                   "1.6e-5 after 60 iterations, elastic-matrix fallback too slow); see "
-                   "docs/reliability.md, Not yet", raises=SolverError, run=False)
 def test_darveaux_life_from_the_energy_estimate():
     """Synthetic constants (not a published set: thermomech ships none); N_alpha per joint
     equals the closed form on the reported energy density."""

@@ -271,16 +271,16 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
         mean = thermal_steps.mean(T, state.field)  # T itself when uniform
         check_left(state, step_path(index, step), mean)
         at = _at(setup, state, mean)  # E(T), nu(T), viscoelastic moduli: the stiffness at T
-        F = _load(at, state, T, assembly)
         if state.creep is None:
             system = _system(at, loads, state, solver, assembly, cache)
             u, stats = solve_increment(state.visco, system, partial(solve_system, system, moduli=
-                                       moduli(state.visco, state.active)), F, at,
+                                       moduli(state.visco, state.active)),
+                                       _load(at, state, T, assembly), at,
                                        _model(at, state), T, state.active)
-        else:
-            u, stats = creep_steps.solve_creep_increment(
-                state.creep, _model(at, state), F, state.u, setup.basis.N, dt, T, state.active,
-                partial(_system, at, loads, state, solver, assembly, cache), solve_system)
+        else:  # uniform T (check_creep): the problem at any T of a cut increment
+            u, stats = creep_steps.solve_creep_increment(state.creep, partial(
+                _creep_problem, setup, loads, state, solver, assembly, cache), state.u,
+                setup.basis.N, dt, state.temperature, T, state.active, solve_system)
         state.u, state.temperature = u, T
         if state.visco is not None:
             advance(state.visco, _model(at, state), u, setup.basis.N, T, state.active)
@@ -289,6 +289,13 @@ def _run_step(setup, loads, state: _State, index: int, step: ProcessStep, solver
                              state.time, creep_steps.creep_records(
                                  state.creep, state.active, state.creep_points)))
     return out
+
+
+def _creep_problem(setup, loads, state: _State, solver, assembly, cache, T: float):
+    """(process model, load, system_for(tangent)) at the uniform temperature ``T``."""
+    at = _at(setup, state, T)
+    return _model(at, state), _load(at, state, T, assembly), partial(
+        _system, at, loads, state, solver, assembly, cache)
 
 
 def _at(setup, state: _State, T: float):
@@ -355,8 +362,8 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str, tangent: tuple = ()):
     cells' ``tangent`` (``process_creep.tangent_matrix``, 3D); bordered by the three e_yy
     unknowns in generalized plane strain."""
     if tangent:
-        K = _stiffness(setup, parts_on, assembly)
-        return K + creep_steps.tangent_matrix(setup.basis, tangent, K.shape[0])
+        return creep_steps.tangent_matrix(tangent, partial(_stiffness, setup, parts_on, assembly),
+                                          parts_on.tobytes() + setup.model.reduced.tobytes())
     reduced = setup.model.reduced[setup.part] * parts_on[setup.part][:, None, None]
     if _fast(setup, assembly) and not _generalized(setup):
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)

@@ -8,14 +8,23 @@ weight times the volume: ``BoxPoints`` keeps the unit cell's gradients and the c
 and dofs (no per-cell basis arrays: scikit-fem's basis of a quadratic hexahedral part holds
 60 functions x 12 values per point, about 155 kB per cell). Elsewhere ``BasisPoints`` is
 scikit-fem's basis of the cells. Both give the same values to round-off.
+
+Both also give the strain-displacement operator B at every point and, from a stiffness per
+point D (the creep parts' consistent tangent), the matrix ``∫ B^T D B`` as batched products
+scattered into a CSR pattern computed once per set of cells (``PointStiffness``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import skfem
 
 from .elasticity import voigt_strain
+from .fem.structured import VOIGT_2D, VOIGT_3D
+
+CHUNK_ENTRIES = 4_000_000
+"""Cell-matrix entries (cells x local dofs^2) per chunk of the point stiffness."""
 
 
 class BasisPoints:
@@ -25,6 +34,7 @@ class BasisPoints:
         self.basis = skfem.Basis(space.mesh, space.elem, intorder=space.intorder,
                                  elements=cells)
         self.shape = (len(cells), self.basis.X.shape[-1])
+        self.N = space.N
 
     @property
     def dx(self) -> np.ndarray:
@@ -49,6 +59,17 @@ class BasisPoints:
             return sum(w[f"s{i}"] * ev[i] for i in range(len(ev)))
 
         return form.assemble(self.basis, **fields)
+
+    @property
+    def dofs(self) -> np.ndarray:
+        """(local dofs, cells) global dofs."""
+        return self.basis.element_dofs
+
+    def operator(self, cells: slice) -> np.ndarray:
+        """(c, points, nv, local dofs) B of the ``cells`` (a slice of this set's cells):
+        engineering strains per local dof value."""
+        grads = [voigt_strain(f[0].grad[..., cells, :]) for f in self.basis.basis]
+        return np.moveaxis(np.array(grads), 0, -1).transpose(1, 2, 0, 3)
 
 
 class BoxPoints:
@@ -91,6 +112,55 @@ class BoxPoints:
         local = np.einsum("apcq,spq->sac", weighted, self.gradients)
         return np.bincount(self.dofs.ravel(), weights=local.reshape(-1, self.shape[0]).ravel(),
                            minlength=self.N)
+
+
+    def operator(self, cells: slice) -> np.ndarray:
+        """(c, points, nv, local dofs) B of the ``cells`` (a slice of this set's cells)."""
+        sizes = self.sizes[:, cells]  # (dim, c)
+        # (c, s, p, q): d phi_s / d x_p at the points
+        grad = self.gradients[None] / sizes.T[:, None, :, None]
+        voigt = VOIGT_3D if self.dim == 3 else VOIGT_2D
+        nv = 6 if self.dim == 3 else 3
+        B = np.zeros((sizes.shape[1], grad.shape[-1], nv, grad.shape[1], self.dim))
+        for (a, p), k in voigt.items():
+            B[:, :, k, :, a] += grad[:, :, p, :].transpose(0, 2, 1)
+        return B.reshape(B.shape[:3] + (-1,))
+
+
+class PointStiffness:
+    """``∫ B^T D B`` over a set of cells for a stiffness D given per point: the cell
+    matrices as batched products of each point's B (``points.operator``), summed into a
+    CSR pattern found once (the position of every cell-matrix entry in it). Pa * m."""
+
+    def __init__(self, points):
+        self.points = points
+        dofs = points.dofs.T  # (cells, n)
+        cells, n = dofs.shape
+        N = points.N
+        keys = (dofs[:, :, None].astype(np.int64) * N + dofs[:, None, :]).ravel()
+        unique, self.position = np.unique(keys, return_inverse=True)
+        self.position = self.position.astype(np.int64 if len(unique) > 2**31 - 1 else np.int32)
+        rows = unique // N
+        self.indices = (unique % N).astype(np.int32)
+        self.indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=N))]
+        self.chunk = max(1, CHUNK_ENTRIES // (n * n * points.shape[1]))
+
+    def matrix(self, D: np.ndarray) -> sp.csr_matrix:
+        """(N, N) ∫ B^T D B for ``D`` (cells, points, nv, nv)."""
+        cells, q = self.points.shape
+        n = self.points.dofs.shape[0]
+        dx = self.points.dx
+        data = np.zeros(len(self.indices))
+        for start in range(0, cells, self.chunk):
+            part = slice(start, min(start + self.chunk, cells))
+            B = self.points.operator(part)  # (c, q, nv, n)
+            DB = np.matmul(D[part], B) * dx[part][:, :, None, None]
+            c = B.shape[0]
+            local = np.matmul(B.reshape(c, -1, n).transpose(0, 2, 1), DB.reshape(c, -1, n))
+            data += np.bincount(self.position[start * n * n:part.stop * n * n],
+                                weights=local.ravel(), minlength=len(data))
+        N = self.points.N
+        return sp.csr_matrix((data, self.indices, self.indptr), shape=(N, N))
 
 
 def _tensor(voigt: np.ndarray) -> np.ndarray:
