@@ -122,7 +122,7 @@ def linear_materials(package: MeshedPackage) -> MeshedPackage:
 def training_set(npatch: int) -> np.ndarray:
     """(sets, npatch) h W/(m^2 K): all patches at 100, at 1 and at 1e4; each patch alone at
     1e4 (the others at 1) and alone at 1 (the others at 1e4); each pair at 1e4 (the others
-    at 1); duplicates once. 1 + 2 + 2 n + n (n - 1) / 2 sets (57 for 9 patches)."""
+    at 1); duplicates once. 1 + 2 + 2 n + n (n - 1) / 2 sets (80 for 11 patches)."""
     lo, hi = H_RANGE
     sets = [np.full(npatch, 100.0), np.full(npatch, lo), np.full(npatch, hi)]
     for i in range(npatch):
