@@ -146,6 +146,23 @@ def test_asymmetric_layout_refuses_symmetry():
         mesh_layout(shifted_in_y, MeshOptions(symmetry="quarter"), LIBRARY)
 
 
+def test_extra_grid_lines_are_added_and_the_volumes_kept():
+    """``lines``: an extra x line (7.3 mm, inside the mold strip) is a grid line; one within
+    1e-6 of the span of a box face (8 mm + 1 nm) and one outside the quarter (-3 mm) are
+    not (no sliver cell); the part volumes stay the boxes' (exact_part_volumes)."""
+    options = MeshOptions(symmetry="quarter", target_size=1.5 * mm)
+    plain = mesh_layout(LAYOUT, options, LIBRARY)
+    lined = mesh_layout(LAYOUT, options, LIBRARY, lines=([7.3 * mm, 8 * mm + 1e-9, -3 * mm],))
+    added = np.setdiff1d(lined.axes[0], plain.axes[0])
+    assert np.any(np.isclose(lined.axes[0], 7.3 * mm, rtol=0, atol=1e-15))
+    assert np.all(np.diff(lined.axes[0]) > 1e-3 * mm) and np.all(lined.axes[0] >= 0)
+    assert len(added) >= 1 and np.array_equal(lined.axes[1], plain.axes[1])
+    expected = exact_part_volumes(LAYOUT, 3, "quarter")
+    got = np.bincount(lined.cell_part, lined.cell_volumes, minlength=len(lined.parts))
+    for i, part in enumerate(lined.parts):
+        assert got[i] == pytest.approx(expected.get(part, 0.0), rel=1e-12, abs=1e-30), part
+
+
 def test_cell_limit_is_checked_before_building():
     with pytest.raises(ModelError, match=r"mesh.max_cells: this mesh would have about 1.8e\+06 "
                                          r"cells \(200 x 200 x 45 grid\)"):

@@ -291,9 +291,11 @@ def clipped_layout(layout: Layout, dimension: int, symmetry: str) -> tuple[Box, 
 
 # --- mesh --------------------------------------------------------------------------------
 
-def mesh_layout(layout: Layout, options: MeshOptions,
-                materials: Mapping[str, Material]) -> MeshedPackage:
-    """Mesh ``layout``; ``materials`` must hold every material its boxes name."""
+def mesh_layout(layout: Layout, options: MeshOptions, materials: Mapping[str, Material],
+                lines: tuple = ()) -> MeshedPackage:
+    """Mesh ``layout``; ``materials`` must hold every material its boxes name. ``lines``:
+    extra grid lines (m) per box axis (x, y[, z]), e.g. a patch edge that is no box face;
+    those outside the meshed region are ignored."""
     start = time.perf_counter()
     part_materials = layout.part_materials
     missing = sorted({m for m in part_materials.values()} - set(materials) - set(layout.materials))
@@ -306,6 +308,12 @@ def mesh_layout(layout: Layout, options: MeshOptions,
     box_axes = (0, 1, 2) if options.dimension == 3 else (0, 2)
     sub = Layout(boxes)
     breakpoints = [sub.breakpoints(a) for a in box_axes]
+    for k, extra in enumerate(lines):
+        b = breakpoints[k]
+        extra = np.asarray(extra, dtype=float)
+        gap = np.min(np.abs(extra[:, None] - b[None, :]), axis=1, initial=np.inf)
+        extra = extra[(extra > b[0]) & (extra < b[-1]) & (gap > 1e-6 * (b[-1] - b[0]))]
+        breakpoints[k] = np.unique(np.concatenate([b, extra]))
     min_cells = [options.min_cells_per_layer if a == 2 else options.min_cells_per_feature
                  for a in box_axes]
     check_mesh_size(breakpoints, min_cells, options)
