@@ -21,6 +21,7 @@ from ..diagnostics import warning_lines
 from ..errors import ModelError
 from ..files import OutputFolder
 from ..model_file import load_model, mesh_model
+from ..thermal import thermal_space
 from . import solves
 from .mpi import RanksFailedError, abort_on_failure, agreed, exit_code, message, petsc
 
@@ -80,7 +81,7 @@ def _checked_model(comm, args):
 
 def solve(comm, PETSc, model, method: str, source=None) -> Run:
     """Mesh ``model`` on every rank and solve its heat and warpage across the ranks: the
-    serial ``analysis.run_model``'s Run (the same on every rank)."""
+    serial ``analysis.run_model``'s Run on rank 0 (the other ranks' Run has no results)."""
     seconds = {}
     tick = time.perf_counter()
     package = agreed(comm, mesh_model, model)
@@ -95,17 +96,27 @@ def solve(comm, PETSc, model, method: str, source=None) -> Run:
         loads = model.mechanical
         if loads is not None:
             tick = time.perf_counter()
-            if loads.temperature == "thermal" and thermal is None:
+            if loads.temperature == "thermal" and model.thermal is None:
                 agreed(comm, _needs_thermal)
-            value = thermal if loads.temperature == "thermal" else loads.temperature
+            value = _temperature(comm, package, thermal) if loads.temperature == "thermal" \
+                else loads.temperature
             mechanical = solves.solve_warpage(comm, PETSc, package, loads, [value],
-                                              method=method)[0]
+                                              method=method)
+            mechanical = None if mechanical is None else mechanical[0]
             if loads.temperatures:
                 curve = solves.solve_warpage(comm, PETSc, package, loads,
-                                             list(loads.temperatures), method=method)
+                                             list(loads.temperatures), method=method) or ()
             seconds["mechanical"] = time.perf_counter() - tick
     return Run(model, package, thermal, mechanical, curve, seconds,
                f"petsc {method} x{comm.size}", source)
+
+
+def _temperature(comm, package, thermal):
+    """The heat solve's field for the warpage loads: rank 0's result, on the other ranks
+    (space, values) from rank 0's values (the thermal loads are assembled whole on every
+    rank)."""
+    values = comm.bcast(thermal.temperature if comm.rank == 0 else None, root=0)
+    return thermal if comm.rank == 0 else (thermal_space(package), values)
 
 
 def _needs_thermal():
