@@ -141,7 +141,7 @@ def _relative(a: float, b: float) -> float:
 
 @needs_mpi
 def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
-    solver = "cg-gamg"
+    solver = "cg-gamg-lines"  # --solver auto
     model = _model(tmp_path)
     serial = _serial(model, tmp_path / "serial")
     done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",

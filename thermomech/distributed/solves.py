@@ -128,7 +128,8 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
         traffic = op.traffic
         assembly_seconds += time.perf_counter() - tick
         new, residual, stats = system.solve(comm, PETSc, numbering, op, b,
-                                            problem.fixed_values, method=method, rtol=rtol)
+                                            problem.fixed_values, method=method, rtol=rtol,
+                                            grid=problem.basis.grid)
         op.destroy()
         linear.append(agreed(comm, system.checked, stats, new))
         change = np.inf if theta is None else max(comm.allgather(
@@ -200,7 +201,7 @@ def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "c
     del stiffness
     assembly_seconds = time.perf_counter() - built.start
     x, residual, stats = system.solve(comm, PETSc, numbering, op, built.F, built.values,
-                                      method=method, rtol=rtol)
+                                      method=method, rtol=rtol, grid=setup.basis.grid)
     traffic = op.traffic
     op.destroy()
     stats = agreed(comm, system.checked, stats, x)

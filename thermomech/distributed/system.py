@@ -24,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import SolverError
+from ..fem.multigrid import Multigrid, _Level, level_order
+from ..fem.space import Grid
 from .partition import Numbering
 
 RTOL = 1e-11
@@ -38,12 +40,15 @@ and a 1.3 safety factor (not 1.1). With PETSc 3.18's defaults the 2-rank warpage
 flip chip at 0.5 mm stopped with DIVERGED_INDEFINITE_PC (an underestimated eigenvalue makes
 the smoother amplify); with these it converges (502 iterations). PETSC_OPTIONS overrides."""
 
-METHOD_OPTIONS = {"cg-gamg": GAMG_OPTIONS}
+METHOD_OPTIONS = {"cg-gamg": GAMG_OPTIONS, "cg-gamg-lines": GAMG_OPTIONS}
 """Options each method sets unless PETSC_OPTIONS names them."""
 
-PRECONDITIONERS = {"cg-gamg": "gamg", "cg-hypre": "hypre", "direct": "cholesky"}
+PRECONDITIONERS = {"cg-gamg": "gamg", "cg-gamg-lines": "gamg", "cg-hypre": "hypre",
+                   "cg-gmg": "python",
+                   "direct": "cholesky"}
 """Distributed solver name -> PETSc preconditioner (CG; ``direct``: MUMPS' distributed
-Cholesky factor, no Krylov iteration)."""
+Cholesky factor, no Krylov iteration; ``cg-gmg``: :class:`RankMultigrid`, the project's
+geometric multigrid on each rank's own block)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Operator:
     fixed_row: np.ndarray
     scale: float
     traffic: dict
+    modes: np.ndarray | None = None
 
     def destroy(self) -> None:
         self.matrix.destroy()
@@ -161,9 +167,10 @@ def operator(comm, PETSc, numbering: Numbering, parts: list[Contribution], *,
     K.sort_indices()
     matrix = _petsc_matrix(PETSc, comm, K, block_size)
     del K
-    if near_null_space is not None:
-        _near_null_space(PETSc, comm, matrix, near_null_space[owned])
-    return Operator(matrix, coupling, fixed_rows, fixed_row, float(scale), traffic)
+    modes = None if near_null_space is None else near_null_space[owned]
+    if modes is not None:
+        _near_null_space(PETSc, comm, matrix, modes)
+    return Operator(matrix, coupling, fixed_rows, fixed_row, float(scale), traffic, modes)
 
 
 def _petsc_matrix(PETSc, comm, block: sp.csr_matrix, block_size: int):
@@ -191,10 +198,136 @@ def _near_null_space(PETSc, comm, matrix, modes: np.ndarray):
     matrix.setNearNullSpace(PETSc.NullSpace().create(vectors=vectors, comm=comm))
 
 
-def _ksp(PETSc, comm, matrix, method: str, rtol: float):
+class RankMultigrid:
+    """A PETSc ``python`` preconditioner: the project's geometric multigrid V-cycle
+    (:class:`fem.multigrid.Multigrid`: z-line Gauss-Seidel smoothing, in-plane
+    semi-coarsening, Galerkin levels) on each rank's own block of the matrix (its owned free
+    rows and columns; fixed rows: their diagonal), balanced by a global coarse space: each
+    rank's rigid-body modes (elasticity) or constant (heat) on its own dofs, ``Z``, with
+    ``E = Z^T A Z`` factorized on every rank. With ``Q = Z E^-1 Z^T`` and B the ranks'
+    V-cycles it applies ``Q + (I - Q A) B (I - A Q)`` (the balancing / deflated two-level
+    preconditioner: symmetric, so CG's): B alone (block Jacobi over the ranks) lets the
+    ranks' slabs float against each other, 1,168 CG iterations on the 0.5 mm flip chip's
+    warpage on 2 ranks against 29 on one (docs/mpi.md)."""
+
+    def __init__(self, PETSc, comm, op, grid, owned: np.ndarray):
+        indptr, indices, data = op.matrix.getDiagonalBlock().getValuesCSR()
+        block = sp.csr_matrix((data, indices, indptr), shape=(len(owned), len(owned)))
+        self.free, self.scale, self.comm = np.flatnonzero(~op.fixed_row), op.scale, comm
+        try:
+            self.multigrid = Multigrid(block[self.free][:, self.free],
+                                       grid.restrict(owned[self.free]))
+        except np.linalg.LinAlgError as exc:
+            raise SolverError(f"cg-gmg (PETSc): the multigrid set-up failed: {exc}") from None
+        del block
+        local = np.ones((len(owned), 1)) if op.modes is None else op.modes
+        local = np.where(op.fixed_row[:, None], 0.0, local)
+        k, size, rank = local.shape[1], comm.size, comm.rank
+        self.columns = slice(rank * k, (rank + 1) * k)  # this rank's columns of Z
+        self.local, self.total = local, k * size
+        self.x, self.y = op.matrix.createVecs()
+        self.matrix = op.matrix
+        E = np.zeros((self.total, self.total))
+        for owner in range(size):  # A Z, column by column (k * ranks products, once)
+            for c in range(k):
+                E[:, owner * k + c] = self._coarse_residual(local[:, c] if owner == rank
+                                                            else None)
+        E = 0.5 * (E + E.T)
+        keep = np.flatnonzero(np.diag(E) > 0)
+        self.keep, self.factor = keep, np.linalg.cholesky(E[np.ix_(keep, keep)])
+
+    def _coarse_residual(self, z: np.ndarray | None) -> np.ndarray:
+        """``Z^T A z`` (z: this rank's owned part, None for zero), over all ranks."""
+        self.x.setArray(np.zeros(len(self.local)) if z is None else z)
+        self.matrix.mult(self.x, self.y)
+        return self._restrict(self.y.getArray(readonly=True))
+
+    def _restrict(self, r: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.total)
+        out[self.columns] = self.local.T @ r
+        return self.comm.allreduce(out)
+
+    def _coarse(self, r: np.ndarray) -> np.ndarray:
+        """``Q r`` on this rank's owned dofs."""
+        c = self._restrict(r)[self.keep]
+        e = np.zeros(self.total)
+        e[self.keep] = np.linalg.solve(self.factor.T, np.linalg.solve(self.factor, c))
+        return self.local @ e[self.columns]
+
+    def _product(self, v: np.ndarray) -> np.ndarray:
+        self.x.setArray(v)
+        self.matrix.mult(self.x, self.y)
+        return self.y.getArray().copy()
+
+    def _smooth(self, r: np.ndarray) -> np.ndarray:
+        out = r / self.scale
+        out[self.free] = self.multigrid(r[self.free])
+        return out
+
+    def apply(self, pc, x, y) -> None:
+        r = x.getArray(readonly=True).copy()
+        q = self._coarse(r)
+        t = self._smooth(r - self._product(q))
+        y.setArray(q + t - self._coarse(self._product(t)))
+
+    def destroy(self, pc) -> None:
+        for item in (self.x, self.y):
+            item.destroy()
+
+
+class LineSmoother:
+    """A PETSc ``python`` preconditioner for the finest level of GAMG: one symmetric
+    Gauss-Seidel sweep over the z lines of each rank's own block (forward, then backward:
+    the project's multigrid line smoother, :mod:`fem.multigrid`), the couplings between ranks
+    taken in the next residual (hybrid Gauss-Seidel / Jacobi across ranks); fixed rows:
+    their diagonal."""
+
+    def __init__(self, op, grid, owned: np.ndarray):
+        indptr, indices, data = op.matrix.getDiagonalBlock().getValuesCSR()
+        block = sp.csr_matrix((data, indices, indptr), shape=(len(owned), len(owned)))
+        free = np.flatnonzero(~op.fixed_row)
+        local = grid.restrict(owned[free])
+        order = level_order(local)
+        self.free, self.scale = free[order], op.scale
+        grid = Grid(local.axes, local.node[order], local.component[order], local.ncomp,
+                    local.reach)
+        try:
+            self.level = _Level(block[self.free][:, self.free].tocsr(), grid)
+        except np.linalg.LinAlgError as exc:
+            raise SolverError(f"line smoother set-up failed: {exc}") from None
+
+    def apply(self, pc, x, y) -> None:
+        r = x.getArray(readonly=True)
+        out = r / self.scale
+        b = r[self.free]
+        z = np.zeros_like(b)
+        self.level.sweep(z, b, reverse=False, zero=True)
+        self.level.sweep(z, b, reverse=True)
+        out[self.free] = z
+        y.setArray(out)
+
+
+def lines_on_finest(PETSc, ksp, op, grid, owned) -> None:
+    """GAMG with :class:`LineSmoother` on its finest level (set up first: GAMG builds the
+    coarse levels from the matrix and the near null space)."""
+    ksp.setUp()
+    pc = ksp.getPC()
+    smoother = pc.getMGSmoother(pc.getMGLevels() - 1)
+    smoother.setType("richardson")
+    smoother.setTolerances(max_it=1)
+    smoother.getPC().setType("python")
+    smoother.getPC().setPythonContext(LineSmoother(op, grid, owned))
+
+
+def _ksp(PETSc, comm, op: Operator, method: str, rtol: float, grid=None, owned=None):
+    matrix = op.matrix
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(matrix)
     ksp.getPC().setType(PRECONDITIONERS[method])
+    if method == "cg-gmg":
+        if grid is None:
+            raise SolverError("cg-gmg (PETSc) needs the tensor grid of a box mesh")
+        ksp.getPC().setPythonContext(RankMultigrid(PETSc, comm, op, grid, owned))
     if method == "direct":
         matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         ksp.setType("preonly")
@@ -208,6 +341,10 @@ def _ksp(PETSc, comm, matrix, method: str, rtol: float):
             options[name] = value
     ksp.setTolerances(rtol=rtol, atol=0.0, max_it=MAX_ITERATIONS)
     ksp.setFromOptions()  # PETSC_OPTIONS may tune it (e.g. -pc_gamg_threshold)
+    if method == "cg-gamg-lines":
+        if grid is None:
+            raise SolverError("cg-gamg-lines needs the tensor grid of a box mesh")
+        lines_on_finest(PETSc, ksp, op, grid, owned)
     return ksp
 
 
@@ -271,8 +408,8 @@ def lifted_norms(comm, op: Operator, F: np.ndarray, lift: np.ndarray,
 
 
 def solve(comm, PETSc, numbering: Numbering, op: Operator, F: np.ndarray,
-          fixed_values: np.ndarray | float, *, method: str = "cg-gamg", rtol: float = RTOL
-          ) -> tuple[np.ndarray, np.ndarray, dict]:
+          fixed_values: np.ndarray | float, *, method: str = "cg-gamg", rtol: float = RTOL,
+          grid=None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Solve ``K x = F`` with ``x[fixed] = fixed_values``, K given as each rank's Operator.
 
     F : (n,) or (n, k) the load (only this rank's owned rows are read). Returns this rank's
@@ -280,7 +417,7 @@ def solve(comm, PETSc, numbering: Numbering, op: Operator, F: np.ndarray,
     (owned, k) like F, and stats: method, unknowns (free), iterations (the most of any
     column), relative_residual (the largest true one over the free equations),
     converged_reason (PETSc's, per column), seconds, ranks. :func:`gather` brings them
-    whole to rank 0.
+    whole to rank 0. grid : the tensor grid of all dofs (``cg-gmg``).
     """
     start = time.perf_counter()
     owned = numbering.owned(comm.rank)
@@ -290,7 +427,7 @@ def solve(comm, PETSc, numbering: Numbering, op: Operator, F: np.ndarray,
     owned_values = np.zeros(len(owned))
     owned_values[fixed_row] = values[np.searchsorted(numbering.fixed, owned[fixed_row])]
     lift = op.coupling @ values
-    ksp = _ksp(PETSc, comm, op.matrix, method, rtol)
+    ksp = _ksp(PETSc, comm, op, method, rtol, grid, owned)
     setup = time.perf_counter() - start
     b, x = op.matrix.createVecs()
     solution = np.empty_like(F_own)
