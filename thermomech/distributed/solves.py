@@ -32,7 +32,7 @@ from ..fem.solve import Solution
 from ..heat_problem import assemble_problem, check_heat_path
 from ..mechanics import warpage_results, warpage_system
 from ..thermal import conductivity_field, is_nonlinear, steady_result, thermal_space
-from . import system
+from . import pvtu, system
 from .mpi import agreed
 from .partition import Numbering, metis_partition, owners, slab_partition
 
@@ -102,11 +102,12 @@ def _heat_parts(comm, problem, mine, cell_temperature):
     return parts
 
 
-def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=system.RTOL):
+def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=system.RTOL,
+               local: bool = False):
     """``thermal.solve_thermal`` across the ranks of ``comm``: the ThermalResult on rank 0
     (stats add ranks, halo traffic), None on the others. Each rank holds the conductivity
     rows and the temperatures of its own dofs (and, for k(T), of its cells' ghost dofs);
-    the field comes whole to rank 0 alone."""
+    the field comes whole to rank 0 alone. ``local``: (that, the rank's pvtu.LocalField)."""
     start = time.perf_counter()
     cell_rank = agreed(comm, cell_ranks, package, comm.size)
     problem, numbering = agreed(comm, _heat_setup, comm, package, loads, cell_rank)
@@ -116,8 +117,8 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
     del cell_rank
     if nonlinear:  # k(T): the cells' mean temperatures need their ghost dofs' values
         cell_dofs = problem.basis.element_dofs[:, mine]
-        touched, local = np.unique(cell_dofs, return_inverse=True)
-        local = local.reshape(cell_dofs.shape)
+        touched, inverse = np.unique(cell_dofs, return_inverse=True)
+        inverse = inverse.reshape(cell_dofs.shape)
         weights = unit_cell_weights(problem.basis.elem)
         del cell_dofs
     theta, linear, assembly_seconds, traffic = None, [], problem.seconds, {}
@@ -137,7 +138,7 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
         theta = new
         if not nonlinear:
             break
-        cell_t = weights @ system.values_at(comm, numbering, theta, touched)[local] + \
+        cell_t = weights @ system.values_at(comm, numbering, theta, touched)[inverse] + \
             problem.reference
         if change <= loads.nonlinear_tolerance * max(max(comm.allgather(
                 float(np.max(np.abs(theta), initial=0.0)))), 1e-300):
@@ -155,6 +156,7 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
         r = system.residual(comm, PETSc, numbering, op, theta[:, None], F, lift)
         nonlinear_residual = float(system.lifted_norms(comm, op, F, lift, r)[0])
         op.destroy()
+    field = pvtu.LocalField(numbering, theta, problem.reference)
     theta = system.gather(comm, numbering, theta)
     residual = system.gather(comm, numbering, residual)
     result = agreed(comm, on_root, comm, steady_result, problem, None, b, theta, linear,
@@ -162,7 +164,7 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
                     residual)
     if result is not None:
         result.stats.update(ranks=int(comm.size), halo=traffic)
-    return result
+    return (result, field) if local else result
 
 
 # --- warpage -------------------------------------------------------------------------------
@@ -181,11 +183,12 @@ def _warpage_setup(comm, package, loads, temperatures, cell_rank):
 
 
 def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "cg-gamg",
-                  rtol=system.RTOL):
+                  rtol=system.RTOL, local: bool = False):
     """``mechanics.solve_warpage`` (one temperature) or ``solve_warpage_curve`` (several)
     across the ranks of ``comm``: the WarpageResults on rank 0, None on the others. Each
     rank holds the stiffness rows and displacements of its own dofs; they come whole to
-    rank 0 alone."""
+    rank 0 alone. ``local``: (those, the first temperature's displacement as this rank's
+    pvtu.LocalField, free rigid modes removed as ``warpage_results`` removes them)."""
     cell_rank = agreed(comm, cell_ranks, package, comm.size)
     built, numbering = agreed(comm, _warpage_setup, comm, package, loads, temperatures,
                               cell_rank)
@@ -205,10 +208,22 @@ def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "c
     traffic = op.traffic
     op.destroy()
     stats = agreed(comm, system.checked, stats, x)
+    field = _displacement(comm, numbering, built, x) if local else None
     x = system.gather(comm, numbering, x)
     residual = system.gather(comm, numbering, residual)
     solution = Solution(x, residual, stats, numbering.free)
     results = agreed(comm, on_root, comm, warpage_results, built, solution, assembly_seconds)
     for result in results or ():
         result.stats.update(ranks=int(comm.size), halo=traffic)
-    return results
+    return (results, field) if local else results
+
+
+def _displacement(comm, numbering, built, x: np.ndarray) -> pvtu.LocalField:
+    """The first load case's owned displacement without the free rigid modes (the
+    least-squares fit of ``warpage_results``, its normal equations summed over ranks)."""
+    u = x.reshape(len(x), -1)[:, 0]
+    modes = built.free_modes[numbering.owned(comm.rank)]
+    if modes.shape[1]:
+        normal = comm.allreduce(np.c_[modes.T @ modes, modes.T @ u])
+        u = u - modes @ np.linalg.solve(normal[:, :-1], normal[:, -1])
+    return pvtu.LocalField(numbering, u, 0.0, built.setup.basis.nodal_dofs)
