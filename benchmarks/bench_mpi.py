@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     s.add_argument("--python", default=sys.executable, help="a Python with mpi4py, petsc4py")
     s.add_argument("--size", type=float, default=0.2e-3, help="mesh.target_size, m")
     s.add_argument("--physics", choices=["heat", "warpage"], default="heat")
-    s.add_argument("--method", default="cg-gamg")
+    s.add_argument("--method", default="cg-gamg-lines")
     s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     w = sub.add_parser("weak")
     w.add_argument("--cells-per-rank", type=int, default=50_000)
