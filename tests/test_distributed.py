@@ -141,15 +141,17 @@ def _relative(a: float, b: float) -> float:
 
 @needs_mpi
 def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
-    solver = "cg-gamg"
+    solver = "cg-gamg-lines"  # --solver auto
     model = _model(tmp_path)
     serial = _serial(model, tmp_path / "serial")
     done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
-                   "petsc", "--no-figures")
+                   "petsc", "--no-figures", "--pvtu")
     assert done.returncode == 0, done.stderr
     mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
-    assert {p.name for p in (tmp_path / "mpi").iterdir()} >= {
-        "summary.json", "result.vtu", "result.vtm", "report.html"}
+    names = {p.name for p in (tmp_path / "mpi").iterdir()}
+    assert names >= {"summary.json", "result.pvtu", "result", "report.html"}
+    assert not names & {"result.vtu", "result.vtm"}  # --pvtu: nothing gathered for them
+    _pieces_equal_the_serial_vtu(tmp_path / "mpi", tmp_path / "serial" / "result.vtu", 2)
     tj = mpi["thermal"]["junction_temperature_C"]
     assert _relative(tj, serial["thermal"]["junction_temperature_C"]) < 1e-8
     for surface, warpage in serial["mechanical"]["warpage_um"].items():
@@ -159,6 +161,38 @@ def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
     assert stats["relative_residual"] <= 1e-10
     assert mpi["solver"]["thermal"]["halo"]["rows_sent"] > 0  # the ranks did share rows
     assert done.stdout.count("junction temperature") == 1  # rank 0 alone prints
+
+
+def _pieces_equal_the_serial_vtu(out: Path, serial_vtu: Path, ranks: int) -> None:
+    """The pvtu set: the index names one piece per rank with the arrays the pieces hold;
+    the pieces together hold every cell once, and their vertex temperature and displacement
+    equal the serial result.vtu's at the same points to 1e-8 of the field's largest value
+    (the solves agree to 1e-8, above)."""
+    import xml.etree.ElementTree as ET
+
+    import meshio
+    from scipy.spatial import cKDTree
+
+    index = ET.parse(out / "result.pvtu").getroot().find("PUnstructuredGrid")
+    sources = [piece.get("Source") for piece in index.iter("Piece")]
+    assert sources == [f"result/piece_{r}.vtu" for r in range(ranks)]
+    declared = {a.get("Name"): int(a.get("NumberOfComponents"))
+                for a in index.find("PPointData").iter("PDataArray")}
+    assert declared == {"temperature_C": 1, "displacement_m": 3}
+    serial = meshio.read(serial_vtu)
+    tree = cKDTree(serial.points)
+    cells = 0
+    for source in sources:
+        piece = meshio.read(out / source)
+        cells += len(piece.cells[0].data)
+        assert set(piece.point_data) == set(declared)
+        distance, match = tree.query(piece.points)
+        assert distance.max() < 1e-12
+        for name in declared:
+            reference = serial.point_data[name]
+            error = np.abs(piece.point_data[name] - reference[match]).max()
+            assert error <= 1e-8 * np.abs(reference).max(), (name, error)
+    assert cells == len(serial.cells[0].data)
 
 
 @needs_mpi
@@ -176,6 +210,8 @@ def test_three_ranks_metis_and_hypre_equal_the_serial_heat(tmp_path):
                      serial["thermal"]["junction_temperature_C"]) < 1e-8
     assert mpi["solver"]["thermal"]["linear_solver"] == "cg-hypre"
     assert mpi["solver"]["thermal"]["ranks"] == 3
+    assert {p.name for p in (tmp_path / "mpi").iterdir()} >= {  # gathered on rank 0
+        "summary.json", "result.vtu", "result.vtm", "report.html"}
 
 
 @needs_mpi

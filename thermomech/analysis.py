@@ -313,37 +313,9 @@ def analyse(model: Model) -> dict[str, float]:
             if not key.endswith("seconds") and not key.startswith("provenance.")}
 
 
-def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool = True,
-                  figure_format: str = "png", report: bool = True,
-                  force: bool = False, helper=None) -> list[Path]:
-    """summary.json, result.vtu (fields at vertices, parts), result.vtm (ParaView: one
-    block per part, ``paraview.write_results``), the figures (PNG by default,
-    ``figure_format`` "svg" or "pdf" on request) and the self-contained report.html.
-
-    ``out_dir`` is a folder, written by the output-folder rule of ``files.OutputFolder``
-    (only files thermomech wrote are replaced, all at the end; a file in the way raises
-    OutputConflictError unless ``force``), or an open OutputFolder, which the caller
-    commits. ``helper``: a ``plotting.helper.FigureHelper`` that draws the figures while
-    the other files are written (the same bytes). Returns the paths of the files."""
-    if not isinstance(out_dir, OutputFolder):
-        with OutputFolder(out_dir, group="run", force=force) as folder:
-            write_outputs(run, folder, figures=figures, figure_format=figure_format,
-                          report=report, helper=helper)
-            return folder.commit()
-    folder = out_dir
-    if helper is not None and helper.format != figure_format:
-        raise ValueError(f"the figure helper draws {helper.format}, not {figure_format}")
-    with stage("write summary.json"):
-        summary = summarize(run)
-        # after the summary: the result carries its quadrature stress (the von Mises figure's)
-        helped = figures and helper is not None and helper.submit(
-            run.package, run.thermal, run.mechanical, run.curve, run.history)
-        names = ["summary.json", "result.vtu"]
-        folder.write_bytes("summary.json", json_bytes(summary))
-        history = summary.get("mechanical", {}).get("history")
-        if history:
-            names.append("warpage_history.csv")
-            folder.write_bytes(names[-1], history_csv(history))
+def _write_meshes(run: Run, folder: OutputFolder) -> list[str]:
+    """Stage result.vtu (fields at vertices, parts) and result.vtm; the names besides
+    result.vtu."""
     with stage("write result.vtu"):
         point_data, cell_data = {}, {}
         nvert = run.package.mesh.p.shape[1]
@@ -355,8 +327,45 @@ def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool
         with folder.path("result.vtu") as staged:
             write_mesh(run.package, staged, point_data=point_data, cell_data=cell_data)
     with stage("write result.vtm"):  # ParaView: named parts, quadratic cells, nodal stress
-        names += write_results(folder, run.package, run.thermal, run.mechanical, run.curve,
-                               run.model.mechanical.temperatures if run.curve else ())
+        return write_results(folder, run.package, run.thermal, run.mechanical, run.curve,
+                             run.model.mechanical.temperatures if run.curve else ())
+
+
+def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool = True,
+                  figure_format: str = "png", report: bool = True,
+                  force: bool = False, helper=None, meshes: bool = True) -> list[Path]:
+    """summary.json, result.vtu (fields at vertices, parts), result.vtm (ParaView: one
+    block per part, ``paraview.write_results``), the figures (PNG by default,
+    ``figure_format`` "svg" or "pdf" on request) and the self-contained report.html.
+
+    ``out_dir`` is a folder, written by the output-folder rule of ``files.OutputFolder``
+    (only files thermomech wrote are replaced, all at the end; a file in the way raises
+    OutputConflictError unless ``force``), or an open OutputFolder, which the caller
+    commits. ``helper``: a ``plotting.helper.FigureHelper`` that draws the figures while
+    the other files are written (the same bytes). ``meshes=False`` leaves out result.vtu
+    and result.vtm (the distributed backend's ``--pvtu`` writes a parallel set instead).
+    Returns the paths of the files."""
+    if not isinstance(out_dir, OutputFolder):
+        with OutputFolder(out_dir, group="run", force=force) as folder:
+            write_outputs(run, folder, figures=figures, figure_format=figure_format,
+                          report=report, helper=helper, meshes=meshes)
+            return folder.commit()
+    folder = out_dir
+    if helper is not None and helper.format != figure_format:
+        raise ValueError(f"the figure helper draws {helper.format}, not {figure_format}")
+    with stage("write summary.json"):
+        summary = summarize(run)
+        # after the summary: the result carries its quadrature stress (the von Mises figure's)
+        helped = figures and helper is not None and helper.submit(
+            run.package, run.thermal, run.mechanical, run.curve, run.history)
+        names = ["summary.json"] + (["result.vtu"] if meshes else [])
+        folder.write_bytes("summary.json", json_bytes(summary))
+        history = summary.get("mechanical", {}).get("history")
+        if history:
+            names.append("warpage_history.csv")
+            folder.write_bytes(names[-1], history_csv(history))
+    if meshes:
+        names += _write_meshes(run, folder)
     if run.history:
         with stage("write process_history.pvd"):
             names += write_history_series(folder, run.package, run.history)

@@ -95,23 +95,25 @@ def _required(package: MeshedPackage, name: str, reason: str) -> np.ndarray:
     return values
 
 
-def conductivity_field(package: MeshedPackage, cell_temperature: np.ndarray | None = None
-                       ) -> np.ndarray:
+def conductivity_field(package: MeshedPackage, cell_temperature: np.ndarray | None = None,
+                       cells: np.ndarray | None = None) -> np.ndarray:
     """(dim, cells) conductivity along each mesh axis, W/(m K).
 
     cell_temperature : (cells,) degC for temperature-dependent materials (None: k_ref).
+    cells : only these cells (the distributed backend's own), cell_temperature theirs.
     """
+    cell_part = package.cell_part if cells is None else package.cell_part[cells]
     per_part = np.array([as_vector(k) for k in _required(package, "conductivity",
                                                          "a thermal analysis")])
     if package.dimension == 2:
         per_part = per_part[:, [0, 2]]  # the section's axes are (x, z)
-    k = per_part[package.cell_part].T
+    k = per_part[cell_part].T
     if cell_temperature is None:
         return k
     materials = [package.cell_material(p) for p in package.parts]
-    exponent = np.array([m.conductivity_exponent for m in materials])[package.cell_part]
+    exponent = np.array([m.conductivity_exponent for m in materials])[cell_part]
     reference = np.array([m.conductivity_reference_temperature for m in materials])[
-        package.cell_part]
+        cell_part]
     absolute = cell_temperature + KELVIN
     if np.any(absolute <= 0):
         raise SolverError("k(T): a temperature below absolute zero appeared in the iteration")

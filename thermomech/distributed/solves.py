@@ -26,13 +26,13 @@ import scipy.sparse as sp
 
 from ..errors import ModelError, SolverError
 from ..fem import structured
-from ..fem.assembly import choose_assembly
+from ..fem.assembly import choose_assembly, unit_cell_weights
 from ..fem.grid_assembly import assemble_on_grid
 from ..fem.solve import Solution
-from ..heat_problem import assemble_problem, cell_mean, check_heat_path
+from ..heat_problem import assemble_problem, check_heat_path
 from ..mechanics import warpage_results, warpage_system
 from ..thermal import conductivity_field, is_nonlinear, steady_result, thermal_space
-from . import system
+from . import pvtu, system
 from .mpi import agreed
 from .partition import Numbering, metis_partition, owners, slab_partition
 
@@ -65,17 +65,15 @@ def local_rows(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarra
     return system.Contribution(touched, matrix)
 
 
-def _sum_product(comm, parts: list[system.Contribution], x: np.ndarray, n: int) -> np.ndarray:
-    """(sum of the ranks' matrices) @ x, whole on every rank."""
-    out = np.zeros(n)
-    for part in parts:
-        out[part.rows] += part.matrix @ x
-    return comm.allreduce(out)
-
-
 def _rows_of(matrix: sp.csr_matrix) -> system.Contribution:
     rows = np.flatnonzero(np.diff(matrix.indptr))
     return system.Contribution(rows, matrix[rows])
+
+
+def on_root(comm, build, *args):
+    """``build(*args)`` on rank 0 alone (the result builders: whole vectors live there
+    only); None on the other ranks. Run through ``agreed``, so a failure reaches all."""
+    return build(*args) if comm.rank == 0 else None
 
 
 # --- heat ----------------------------------------------------------------------------------
@@ -92,65 +90,81 @@ def _heat_setup(comm, package, loads, cell_rank):
     return problem, numbering
 
 
-def _heat_parts(comm, problem, cell_rank, cell_temperature):
+def _heat_parts(comm, problem, mine, cell_temperature):
+    """This rank's conductivity rows (its cells ``mine``; cell_temperature theirs or None)
+    and, on rank 0, the convection terms (surface only)."""
     package, basis = problem.package, problem.basis
-    mine = np.flatnonzero(cell_rank == comm.rank)
-    k = conductivity_field(package, cell_temperature)[:, mine]
+    k = conductivity_field(package, cell_temperature, cells=mine)
     parts = [local_rows(*structured.diffusion_terms(package, basis, k, mine), basis.grid,
                         basis.N)]
-    if comm.rank == 0:  # the convection terms once (surface only)
+    if comm.rank == 0:
         parts.append(_rows_of(problem.robin))
     return parts
 
 
-def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=system.RTOL):
-    """``thermal.solve_thermal`` across the ranks of ``comm``: the same ThermalResult on
-    every rank (stats add ranks, halo traffic)."""
+def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=system.RTOL,
+               local: bool = False):
+    """``thermal.solve_thermal`` across the ranks of ``comm``: the ThermalResult on rank 0
+    (stats add ranks, halo traffic), None on the others. Each rank holds the conductivity
+    rows and the temperatures of its own dofs (and, for k(T), of its cells' ghost dofs);
+    the field comes whole to rank 0 alone. ``local``: (that, the rank's pvtu.LocalField)."""
     start = time.perf_counter()
     cell_rank = agreed(comm, cell_ranks, package, comm.size)
     problem, numbering = agreed(comm, _heat_setup, comm, package, loads, cell_rank)
     b = problem.power + problem.load
     nonlinear = is_nonlinear(package)
+    mine = np.flatnonzero(cell_rank == comm.rank)
+    del cell_rank
+    if nonlinear:  # k(T): the cells' mean temperatures need their ghost dofs' values
+        cell_dofs = problem.basis.element_dofs[:, mine]
+        touched, inverse = np.unique(cell_dofs, return_inverse=True)
+        inverse = inverse.reshape(cell_dofs.shape)
+        weights = unit_cell_weights(problem.basis.elem)
+        del cell_dofs
     theta, linear, assembly_seconds, traffic = None, [], problem.seconds, {}
+    cell_t = np.full(len(mine), problem.reference) if nonlinear else None
     for _ in range(loads.max_iterations if nonlinear else 1):
         tick = time.perf_counter()
-        cell_t = None if theta is None else cell_mean(problem.basis, theta) + problem.reference
-        if nonlinear and theta is None:
-            cell_t = np.full(package.ncells, problem.reference)
-        parts = _heat_parts(comm, problem, cell_rank, cell_t)
-        K_own, traffic = system.owned_rows(comm, numbering, parts)
+        op = system.operator(comm, PETSc, numbering, _heat_parts(comm, problem, mine, cell_t))
+        traffic = op.traffic
         assembly_seconds += time.perf_counter() - tick
-        new, residual, stats = system.solve(comm, PETSc, numbering, K_own, b,
-                                            problem.fixed_values, method=method, rtol=rtol)
+        new, residual, stats = system.solve(comm, PETSc, numbering, op, b,
+                                            problem.fixed_values, method=method, rtol=rtol,
+                                            grid=problem.basis.grid)
+        op.destroy()
         linear.append(agreed(comm, system.checked, stats, new))
-        change = np.inf if theta is None else np.max(np.abs(new - theta))
+        change = np.inf if theta is None else max(comm.allgather(
+            float(np.max(np.abs(new - theta), initial=0.0))))
         theta = new
-        if not nonlinear or change <= loads.nonlinear_tolerance * max(np.max(np.abs(theta)),
-                                                                      1e-300):
+        if not nonlinear:
+            break
+        cell_t = weights @ system.values_at(comm, numbering, theta, touched)[inverse] + \
+            problem.reference
+        if change <= loads.nonlinear_tolerance * max(max(comm.allgather(
+                float(np.max(np.abs(theta), initial=0.0)))), 1e-300):
             break
     else:
         raise SolverError(f"k(T) iteration did not converge in {loads.max_iterations} "
                           f"iterations (last change {change:.3g} K)")
     nonlinear_residual = None
     if nonlinear:  # the residual of the nonlinear equations at the final field
-        parts = _heat_parts(comm, problem, cell_rank, cell_mean(problem.basis, theta)
-                            + problem.reference)
-        r = _sum_product(comm, parts, theta, problem.basis.N) - b
-        free, lifted = numbering.free, b.copy()
-        lifted -= _sum_product(comm, parts, _fixed_only(numbering, problem.fixed_values),
-                               problem.basis.N)
-        nonlinear_residual = float(np.linalg.norm(r[free]) / max(
-            np.linalg.norm(lifted[free]), 1e-300))
-    result = agreed(comm, steady_result, problem, None, b, theta, linear, assembly_seconds,
-                    nonlinear_residual, time.perf_counter() - start, residual)
-    result.stats.update(ranks=int(comm.size), halo=traffic)
-    return result
-
-
-def _fixed_only(numbering: Numbering, values) -> np.ndarray:
-    x = np.zeros(len(numbering.owner))
-    x[numbering.fixed] = values
-    return x
+        op = system.operator(comm, PETSc, numbering, _heat_parts(comm, problem, mine, cell_t))
+        owned = numbering.owned(comm.rank)
+        F = b[owned, None]
+        values = np.broadcast_to(problem.fixed_values, numbering.fixed.shape)
+        lift = op.coupling @ values
+        r = system.residual(comm, PETSc, numbering, op, theta[:, None], F, lift)
+        nonlinear_residual = float(system.lifted_norms(comm, op, F, lift, r)[0])
+        op.destroy()
+    field = pvtu.LocalField(numbering, theta, problem.reference)
+    theta = system.gather(comm, numbering, theta)
+    residual = system.gather(comm, numbering, residual)
+    result = agreed(comm, on_root, comm, steady_result, problem, None, b, theta, linear,
+                    assembly_seconds, nonlinear_residual, time.perf_counter() - start,
+                    residual)
+    if result is not None:
+        result.stats.update(ranks=int(comm.size), halo=traffic)
+    return (result, field) if local else result
 
 
 # --- warpage -------------------------------------------------------------------------------
@@ -169,25 +183,47 @@ def _warpage_setup(comm, package, loads, temperatures, cell_rank):
 
 
 def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "cg-gamg",
-                  rtol=system.RTOL):
+                  rtol=system.RTOL, local: bool = False):
     """``mechanics.solve_warpage`` (one temperature) or ``solve_warpage_curve`` (several)
-    across the ranks of ``comm``: the same WarpageResults on every rank."""
+    across the ranks of ``comm``: the WarpageResults on rank 0, None on the others. Each
+    rank holds the stiffness rows and displacements of its own dofs; they come whole to
+    rank 0 alone. ``local``: (those, the first temperature's displacement as this rank's
+    pvtu.LocalField, free rigid modes removed as ``warpage_results`` removes them)."""
     cell_rank = agreed(comm, cell_ranks, package, comm.size)
     built, numbering = agreed(comm, _warpage_setup, comm, package, loads, temperatures,
                               cell_rank)
     setup = built.setup
     mine = np.flatnonzero(cell_rank == comm.rank)
+    del cell_rank
     stiffness = setup.model.reduced[setup.part[mine]]
-    parts = [local_rows(*structured.elasticity_terms(package, setup.basis, stiffness, mine),
-                        setup.basis.grid, setup.basis.N)]
-    K_own, traffic = system.owned_rows(comm, numbering, parts)
+    op = system.operator(
+        comm, PETSc, numbering,
+        [local_rows(*structured.elasticity_terms(package, setup.basis, stiffness, mine),
+                    setup.basis.grid, setup.basis.N)],
+        block_size=package.dimension, near_null_space=built.R)
+    del stiffness
     assembly_seconds = time.perf_counter() - built.start
-    x, residual, stats = system.solve(comm, PETSc, numbering, K_own, built.F, built.values,
-                                      method=method, rtol=rtol, near_null_space=built.R,
-                                      block_size=package.dimension)
+    x, residual, stats = system.solve(comm, PETSc, numbering, op, built.F, built.values,
+                                      method=method, rtol=rtol, grid=setup.basis.grid)
+    traffic = op.traffic
+    op.destroy()
     stats = agreed(comm, system.checked, stats, x)
+    field = _displacement(comm, numbering, built, x) if local else None
+    x = system.gather(comm, numbering, x)
+    residual = system.gather(comm, numbering, residual)
     solution = Solution(x, residual, stats, numbering.free)
-    results = agreed(comm, warpage_results, built, solution, assembly_seconds)
-    for result in results:
+    results = agreed(comm, on_root, comm, warpage_results, built, solution, assembly_seconds)
+    for result in results or ():
         result.stats.update(ranks=int(comm.size), halo=traffic)
-    return results
+    return (results, field) if local else results
+
+
+def _displacement(comm, numbering, built, x: np.ndarray) -> pvtu.LocalField:
+    """The first load case's owned displacement without the free rigid modes (the
+    least-squares fit of ``warpage_results``, its normal equations summed over ranks)."""
+    u = x.reshape(len(x), -1)[:, 0]
+    modes = built.free_modes[numbering.owned(comm.rank)]
+    if modes.shape[1]:
+        normal = comm.allreduce(np.c_[modes.T @ modes, modes.T @ u])
+        u = u - modes @ np.linalg.solve(normal[:, :-1], normal[:, -1])
+    return pvtu.LocalField(numbering, u, 0.0, built.setup.basis.nodal_dofs)

@@ -24,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import SolverError
+from ..fem.multigrid import Multigrid, _Level, level_order
+from ..fem.space import Grid
 from .partition import Numbering
 
 RTOL = 1e-11
@@ -38,9 +40,15 @@ and a 1.3 safety factor (not 1.1). With PETSc 3.18's defaults the 2-rank warpage
 flip chip at 0.5 mm stopped with DIVERGED_INDEFINITE_PC (an underestimated eigenvalue makes
 the smoother amplify); with these it converges (502 iterations). PETSC_OPTIONS overrides."""
 
-PRECONDITIONERS = {"cg-gamg": "gamg", "cg-hypre": "hypre", "direct": "cholesky"}
+METHOD_OPTIONS = {"cg-gamg": GAMG_OPTIONS, "cg-gamg-lines": GAMG_OPTIONS}
+"""Options each method sets unless PETSC_OPTIONS names them."""
+
+PRECONDITIONERS = {"cg-gamg": "gamg", "cg-gamg-lines": "gamg", "cg-hypre": "hypre",
+                   "cg-gmg": "python",
+                   "direct": "cholesky"}
 """Distributed solver name -> PETSc preconditioner (CG; ``direct``: MUMPS' distributed
-Cholesky factor, no Krylov iteration)."""
+Cholesky factor, no Krylov iteration; ``cg-gmg``: :class:`RankMultigrid`, the project's
+geometric multigrid on each rank's own block)."""
 
 
 @dataclass(frozen=True)
@@ -56,69 +64,128 @@ def owned_rows(comm, numbering: Numbering, parts: list[Contribution]) -> tuple[
         sp.csr_matrix, dict]:
     """This rank's owned rows of the summed matrix: (owned dofs x all dofs) CSR, rows in
     ``numbering.owned(rank)`` order; and the halo traffic of all ranks together
-    {rows_sent, entries_sent, bytes_sent}."""
-    rank, size, n = comm.rank, comm.size, len(numbering.owner)
+    {rows_sent, entries_sent, bytes_sent}. ``parts`` is emptied as it is read (each part
+    freed once its rows are on their way: the matrix is held about twice at the peak)."""
+    rank, size = comm.rank, comm.size
     position = numbering.position
     outgoing: list[list] = [[] for _ in range(size)]
     sent = {"rows_sent": 0, "entries_sent": 0, "bytes_sent": 0}
-    for part in parts:
+    while parts:
+        part = parts.pop()
         owner = numbering.owner[part.rows]
         for dest in np.unique(owner):
             pick = np.flatnonzero(owner == dest)
-            block = part.matrix[pick]
+            block = part.matrix if len(pick) == len(owner) else part.matrix[pick]
             local = position[part.rows[pick]] - numbering.bounds[dest]
             outgoing[dest].append((local, block))
             if dest != rank:
                 sent["rows_sent"] += len(pick)
                 sent["entries_sent"] += block.nnz
                 sent["bytes_sent"] += block.data.nbytes + block.indices.nbytes + local.nbytes
+        del part, block
     mine = outgoing[rank]
     outgoing[rank] = []
     received = comm.alltoall(outgoing)
+    del outgoing
     received[rank] = mine
     sent = {key: int(comm.allreduce(value)) for key, value in sent.items()}  # all ranks
-    pieces = [(local, block.tocoo()) for blocks in received for local, block in blocks]
+    pieces = [piece for blocks in received for piece in blocks]
+    del received, mine
     count = numbering.bounds[rank + 1] - numbering.bounds[rank]
+    n = len(numbering.owner)
     if not pieces:
         return sp.csr_matrix((count, n)), sent
-    rows = np.concatenate([local[c.row] for local, c in pieces])
-    cols = np.concatenate([c.col for _, c in pieces])
-    data = np.concatenate([c.data for _, c in pieces])
-    return sp.csr_matrix((data, (rows, cols)), shape=(count, n)), sent
+    local = np.concatenate([local for local, _ in pieces])
+    stacked = sp.vstack([block for _, block in pieces], format="csr")
+    del pieces
+    summing = sp.csr_matrix((np.ones(len(local)), (local, np.arange(len(local)))),
+                            shape=(count, len(local)))
+    return (summing @ stacked).tocsr(), sent
 
 
-def _constrained_block(numbering: Numbering, rank: int, K_own: sp.csr_matrix, scale: float
-                       ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """(owned rows x all dofs in the distributed order, owned free rows x fixed dofs, owned
-    fixed-row mask): free rows without their fixed columns (those are lifted to the
-    right-hand side), fixed rows ``scale`` times the identity. Keeping every dof keeps the
-    node blocks of a vector field whole (GAMG aggregates them by block size)."""
-    owned = numbering.owned(rank)
+@dataclass(frozen=True, eq=False)
+class Operator:
+    """This rank's part of a condensed system: the PETSc matrix (owned free rows without
+    their fixed columns, which are lifted to the right-hand side; owned fixed rows
+    ``scale`` times the identity, so a vector field's node blocks stay whole for GAMG), and
+    the few owned rows the residual needs besides it: ``coupling`` (owned rows x fixed dofs,
+    nonzero on free rows) and ``fixed_rows`` (owned rows x all dofs, nonzero on fixed rows:
+    the reactions). ``traffic``: the halo rows sent to build it (all ranks)."""
+
+    matrix: object
+    coupling: sp.csr_matrix
+    fixed_rows: sp.csr_matrix
+    fixed_row: np.ndarray
+    scale: float
+    traffic: dict
+    modes: np.ndarray | None = None
+
+    def destroy(self) -> None:
+        self.matrix.destroy()
+
+
+def _rows_of_entries(indptr: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    return np.searchsorted(indptr, entries, side="right") - 1
+
+
+def operator(comm, PETSc, numbering: Numbering, parts: list[Contribution], *,
+             block_size: int = 1, near_null_space: np.ndarray | None = None) -> Operator:
+    """The Operator of the summed ``parts`` (each rank's cells; ``parts`` is emptied).
+
+    The owned rows are turned into PETSc's matrix in place (columns renumbered, fixed
+    columns and fixed rows' off-diagonal entries dropped) and freed once PETSc has copied
+    them. near_null_space : (n, m) rigid-body modes (elasticity) or None; block_size : dofs
+    per node (3 for 3D elasticity: GAMG aggregates whole nodes)."""
+    K, traffic = owned_rows(comm, numbering, parts)
+    owned = numbering.owned(comm.rank)
     fixed_row = numbering.is_fixed[owned]
-    coupling = K_own[np.flatnonzero(~fixed_row)][:, numbering.fixed].tocsr()
-    entries = K_own.tocoo()
-    keep = ~fixed_row[entries.row] & ~numbering.is_fixed[entries.col]
-    diagonal = np.flatnonzero(fixed_row)
-    rows = np.r_[entries.row[keep], diagonal]
-    cols = np.r_[numbering.position[entries.col[keep]], diagonal + numbering.bounds[rank]]
-    data = np.r_[entries.data[keep], np.full(len(diagonal), scale)]
-    block = sp.csr_matrix((data, (rows, cols)), shape=(len(owned), len(numbering.owner)))
-    block.sort_indices()
-    return block, coupling, fixed_row
+    counts = np.diff(K.indptr)
+    row_fixed = np.repeat(fixed_row, counts)
+    col_fixed = numbering.is_fixed[K.indices]
+    diagonal = np.flatnonzero(row_fixed)
+    diagonal = diagonal[K.indices[diagonal] == owned[_rows_of_entries(K.indptr, diagonal)]]
+    on_free = np.flatnonzero(~fixed_row)
+    free_diagonal = np.asarray(K[on_free, owned[on_free]]).ravel()
+    total = comm.allreduce(np.array([free_diagonal.sum(), len(free_diagonal)]))
+    scale = total[0] / max(total[1], 1)  # fixed rows: the mean diagonal (AMG sees no jump)
+    pick = np.flatnonzero(~row_fixed & col_fixed)
+    coupling = sp.csr_matrix(
+        (K.data[pick], (_rows_of_entries(K.indptr, pick),
+                        np.searchsorted(numbering.fixed, K.indices[pick]))),
+        shape=(len(owned), len(numbering.fixed)))
+    pick = np.flatnonzero(row_fixed)
+    fixed_rows = sp.csr_matrix((K.data[pick], (_rows_of_entries(K.indptr, pick),
+                                               K.indices[pick])), shape=K.shape)
+    if len(diagonal) != fixed_row.sum():
+        raise SolverError("a fixed dof has no diagonal entry on its owning rank")
+    K.data[col_fixed | row_fixed] = 0.0  # in place: PETSc's matrix is built from K itself
+    K.data[diagonal] = scale
+    del row_fixed, col_fixed, pick, diagonal
+    K.indices = numbering.position[K.indices].astype(PETSc.IntType)
+    K.eliminate_zeros()
+    K.has_sorted_indices = False
+    K.sort_indices()
+    matrix = _petsc_matrix(PETSc, comm, K, block_size)
+    del K
+    modes = None if near_null_space is None else near_null_space[owned]
+    if modes is not None:
+        _near_null_space(PETSc, comm, matrix, modes)
+    return Operator(matrix, coupling, fixed_rows, fixed_row, float(scale), traffic, modes)
 
 
 def _petsc_matrix(PETSc, comm, block: sp.csr_matrix, block_size: int):
     index, n = PETSc.IntType, block.shape[1]
     matrix = PETSc.Mat().createAIJ(
         size=((block.shape[0], n), (block.shape[0], n)), bsize=block_size,
-        csr=(block.indptr.astype(index), block.indices.astype(index), block.data), comm=comm)
+        csr=(block.indptr.astype(index), block.indices.astype(index, copy=False),
+             block.data), comm=comm)
     matrix.assemble()
     return matrix
 
 
 def _near_null_space(PETSc, comm, matrix, modes: np.ndarray):
-    """Rigid-body modes (owned free rows, k) made orthonormal over all ranks, set as the
-    matrix's near null space (GAMG builds its coarse spaces from them)."""
+    """Rigid-body modes (owned rows, k) made orthonormal over all ranks, set as the matrix's
+    near null space (GAMG builds its coarse spaces from them)."""
     gram = comm.allreduce(modes.T @ modes)
     keep = np.flatnonzero(np.diag(gram) > 0)
     lower = np.linalg.cholesky(gram[np.ix_(keep, keep)])
@@ -131,10 +198,136 @@ def _near_null_space(PETSc, comm, matrix, modes: np.ndarray):
     matrix.setNearNullSpace(PETSc.NullSpace().create(vectors=vectors, comm=comm))
 
 
-def _ksp(PETSc, comm, matrix, method: str, rtol: float):
+class RankMultigrid:
+    """A PETSc ``python`` preconditioner: the project's geometric multigrid V-cycle
+    (:class:`fem.multigrid.Multigrid`: z-line Gauss-Seidel smoothing, in-plane
+    semi-coarsening, Galerkin levels) on each rank's own block of the matrix (its owned free
+    rows and columns; fixed rows: their diagonal), balanced by a global coarse space: each
+    rank's rigid-body modes (elasticity) or constant (heat) on its own dofs, ``Z``, with
+    ``E = Z^T A Z`` factorized on every rank. With ``Q = Z E^-1 Z^T`` and B the ranks'
+    V-cycles it applies ``Q + (I - Q A) B (I - A Q)`` (the balancing / deflated two-level
+    preconditioner: symmetric, so CG's): B alone (block Jacobi over the ranks) lets the
+    ranks' slabs float against each other, 1,168 CG iterations on the 0.5 mm flip chip's
+    warpage on 2 ranks against 29 on one (docs/mpi.md)."""
+
+    def __init__(self, PETSc, comm, op, grid, owned: np.ndarray):
+        indptr, indices, data = op.matrix.getDiagonalBlock().getValuesCSR()
+        block = sp.csr_matrix((data, indices, indptr), shape=(len(owned), len(owned)))
+        self.free, self.scale, self.comm = np.flatnonzero(~op.fixed_row), op.scale, comm
+        try:
+            self.multigrid = Multigrid(block[self.free][:, self.free],
+                                       grid.restrict(owned[self.free]))
+        except np.linalg.LinAlgError as exc:
+            raise SolverError(f"cg-gmg (PETSc): the multigrid set-up failed: {exc}") from None
+        del block
+        local = np.ones((len(owned), 1)) if op.modes is None else op.modes
+        local = np.where(op.fixed_row[:, None], 0.0, local)
+        k, size, rank = local.shape[1], comm.size, comm.rank
+        self.columns = slice(rank * k, (rank + 1) * k)  # this rank's columns of Z
+        self.local, self.total = local, k * size
+        self.x, self.y = op.matrix.createVecs()
+        self.matrix = op.matrix
+        E = np.zeros((self.total, self.total))
+        for owner in range(size):  # A Z, column by column (k * ranks products, once)
+            for c in range(k):
+                E[:, owner * k + c] = self._coarse_residual(local[:, c] if owner == rank
+                                                            else None)
+        E = 0.5 * (E + E.T)
+        keep = np.flatnonzero(np.diag(E) > 0)
+        self.keep, self.factor = keep, np.linalg.cholesky(E[np.ix_(keep, keep)])
+
+    def _coarse_residual(self, z: np.ndarray | None) -> np.ndarray:
+        """``Z^T A z`` (z: this rank's owned part, None for zero), over all ranks."""
+        self.x.setArray(np.zeros(len(self.local)) if z is None else z)
+        self.matrix.mult(self.x, self.y)
+        return self._restrict(self.y.getArray(readonly=True))
+
+    def _restrict(self, r: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.total)
+        out[self.columns] = self.local.T @ r
+        return self.comm.allreduce(out)
+
+    def _coarse(self, r: np.ndarray) -> np.ndarray:
+        """``Q r`` on this rank's owned dofs."""
+        c = self._restrict(r)[self.keep]
+        e = np.zeros(self.total)
+        e[self.keep] = np.linalg.solve(self.factor.T, np.linalg.solve(self.factor, c))
+        return self.local @ e[self.columns]
+
+    def _product(self, v: np.ndarray) -> np.ndarray:
+        self.x.setArray(v)
+        self.matrix.mult(self.x, self.y)
+        return self.y.getArray().copy()
+
+    def _smooth(self, r: np.ndarray) -> np.ndarray:
+        out = r / self.scale
+        out[self.free] = self.multigrid(r[self.free])
+        return out
+
+    def apply(self, pc, x, y) -> None:
+        r = x.getArray(readonly=True).copy()
+        q = self._coarse(r)
+        t = self._smooth(r - self._product(q))
+        y.setArray(q + t - self._coarse(self._product(t)))
+
+    def destroy(self, pc) -> None:
+        for item in (self.x, self.y):
+            item.destroy()
+
+
+class LineSmoother:
+    """A PETSc ``python`` preconditioner for the finest level of GAMG: one symmetric
+    Gauss-Seidel sweep over the z lines of each rank's own block (forward, then backward:
+    the project's multigrid line smoother, :mod:`fem.multigrid`), the couplings between ranks
+    taken in the next residual (hybrid Gauss-Seidel / Jacobi across ranks); fixed rows:
+    their diagonal."""
+
+    def __init__(self, op, grid, owned: np.ndarray):
+        indptr, indices, data = op.matrix.getDiagonalBlock().getValuesCSR()
+        block = sp.csr_matrix((data, indices, indptr), shape=(len(owned), len(owned)))
+        free = np.flatnonzero(~op.fixed_row)
+        local = grid.restrict(owned[free])
+        order = level_order(local)
+        self.free, self.scale = free[order], op.scale
+        grid = Grid(local.axes, local.node[order], local.component[order], local.ncomp,
+                    local.reach)
+        try:
+            self.level = _Level(block[self.free][:, self.free].tocsr(), grid)
+        except np.linalg.LinAlgError as exc:
+            raise SolverError(f"line smoother set-up failed: {exc}") from None
+
+    def apply(self, pc, x, y) -> None:
+        r = x.getArray(readonly=True)
+        out = r / self.scale
+        b = r[self.free]
+        z = np.zeros_like(b)
+        self.level.sweep(z, b, reverse=False, zero=True)
+        self.level.sweep(z, b, reverse=True)
+        out[self.free] = z
+        y.setArray(out)
+
+
+def lines_on_finest(PETSc, ksp, op, grid, owned) -> None:
+    """GAMG with :class:`LineSmoother` on its finest level (set up first: GAMG builds the
+    coarse levels from the matrix and the near null space)."""
+    ksp.setUp()
+    pc = ksp.getPC()
+    smoother = pc.getMGSmoother(pc.getMGLevels() - 1)
+    smoother.setType("richardson")
+    smoother.setTolerances(max_it=1)
+    smoother.getPC().setType("python")
+    smoother.getPC().setPythonContext(LineSmoother(op, grid, owned))
+
+
+def _ksp(PETSc, comm, op: Operator, method: str, rtol: float, grid=None, owned=None):
+    matrix = op.matrix
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(matrix)
     ksp.getPC().setType(PRECONDITIONERS[method])
+    if method == "cg-gmg":
+        if grid is None:
+            raise SolverError("cg-gmg (PETSc) needs the tensor grid of a box mesh")
+        ksp.getPC().setPythonContext(RankMultigrid(PETSc, comm, op, grid, owned))
     if method == "direct":
         matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         ksp.setType("preonly")
@@ -142,89 +335,122 @@ def _ksp(PETSc, comm, matrix, method: str, rtol: float):
         return ksp
     ksp.setType("cg")
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-    if method == "cg-gamg":
-        options = PETSc.Options()
-        for name, value in GAMG_OPTIONS.items():
-            if not options.hasName(name):
-                options[name] = value
+    options = PETSc.Options()
+    for name, value in METHOD_OPTIONS.get(method, {}).items():
+        if not options.hasName(name):
+            options[name] = value
     ksp.setTolerances(rtol=rtol, atol=0.0, max_it=MAX_ITERATIONS)
     ksp.setFromOptions()  # PETSC_OPTIONS may tune it (e.g. -pc_gamg_threshold)
+    if method == "cg-gamg-lines":
+        if grid is None:
+            raise SolverError("cg-gamg-lines needs the tensor grid of a box mesh")
+        lines_on_finest(PETSc, ksp, op, grid, owned)
     return ksp
 
 
-def _gathered(comm, numbering: Numbering, local: np.ndarray, dofs_of_rank) -> np.ndarray:
-    """The whole vector(s) on every rank from each rank's owned values."""
-    out = np.zeros((len(numbering.owner),) + local.shape[1:])
-    for rank, values in enumerate(comm.allgather(local)):
-        out[dofs_of_rank(rank)] = values
+def gather(comm, numbering: Numbering, owned_values: np.ndarray, root: int = 0):
+    """The whole vector(s) on ``root`` from each rank's owned values (old dof order); None
+    on the other ranks (only the root builds results and writes)."""
+    pieces = comm.gather(owned_values, root=root)
+    if comm.rank != root:
+        return None
+    out = np.zeros((len(numbering.owner),) + owned_values.shape[1:])
+    for rank, values in enumerate(pieces):
+        out[numbering.owned(rank)] = values
     return out
 
 
-def solve(comm, PETSc, numbering: Numbering, K_own: sp.csr_matrix, F: np.ndarray,
-          fixed_values: np.ndarray | float, *, method: str = "cg-gamg", rtol: float = RTOL,
-          near_null_space: np.ndarray | None = None, block_size: int = 1
-          ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Solve ``K x = F`` with ``x[fixed] = fixed_values``, K given as each rank's owned rows.
+def values_at(comm, numbering: Numbering, owned_values: np.ndarray, dofs: np.ndarray
+              ) -> np.ndarray:
+    """``owned_values`` (this rank's owned dofs, owned order) at ``dofs`` (old numbering, any
+    owners): the ghost exchange, two alltoalls of the indices asked and the values sent."""
+    owner = numbering.owner[dofs]
+    order = np.argsort(owner, kind="stable")
+    local = numbering.position[dofs[order]] - numbering.bounds[owner[order]]
+    cuts = np.searchsorted(owner[order], np.arange(comm.size + 1))
+    asked = comm.alltoall([local[cuts[r]:cuts[r + 1]] for r in range(comm.size)])
+    answers = comm.alltoall([owned_values[a] for a in asked])
+    out = np.empty((len(dofs),) + owned_values.shape[1:])
+    out[order] = np.concatenate(answers)
+    return out
 
-    F : (n,) or (n, k) the whole load on every rank; near_null_space : (n, m) rigid-body
-    modes (elasticity) or None; block_size : dofs per node (3 for 3D elasticity: GAMG
-    aggregates whole nodes). Returns (x, K x - F, stats) on every rank, x and K x - F shaped
-    like F; stats: method, unknowns (free), iterations (the most of any column),
-    relative_residual (the largest true one over the free equations, the right-hand side
-    with the fixed values lifted, as the serial solvers measure it), converged_reason
-    (PETSc's, per column), seconds, ranks.
+
+def residual(comm, PETSc, numbering: Numbering, op: Operator, x: np.ndarray,
+             F: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Owned rows of ``K x - F`` (x, F: owned rows, (owned, k); lift: ``coupling @
+    fixed values``): free rows from PETSc's matrix, fixed rows (reactions) from
+    ``fixed_rows`` with the ghost values of x they touch."""
+    out = np.empty_like(F)
+    vector, product = op.matrix.createVecs()
+    for j in range(F.shape[1]):
+        vector.setArray(np.ascontiguousarray(x[:, j]))
+        op.matrix.mult(vector, product)
+        out[:, j] = product.getArray() + lift - F[:, j]
+    for item in (vector, product):
+        item.destroy()
+    touched = np.unique(op.fixed_rows.indices)
+    ghosts = values_at(comm, numbering, x, touched)
+    compact = sp.csr_matrix((op.fixed_rows.data, np.searchsorted(touched,
+                             op.fixed_rows.indices), op.fixed_rows.indptr),
+                            shape=(op.fixed_rows.shape[0], len(touched)))
+    out[op.fixed_row] = (compact @ ghosts)[op.fixed_row] - F[op.fixed_row]
+    return out
+
+
+def lifted_norms(comm, op: Operator, F: np.ndarray, lift: np.ndarray,
+                 r: np.ndarray) -> np.ndarray:
+    """(k,) ``||r||`` over the free equations / ``||F - lift||`` (the right-hand side with
+    the fixed values lifted, as the serial solvers measure it), over all ranks."""
+    free = ~op.fixed_row
+    squares = comm.allreduce(np.c_[(r[free] ** 2).sum(axis=0),
+                                   ((F[free] - lift[free, None]) ** 2).sum(axis=0)])
+    return np.sqrt(squares[:, 0]) / np.maximum(np.sqrt(squares[:, 1]), 1e-300)
+
+
+def solve(comm, PETSc, numbering: Numbering, op: Operator, F: np.ndarray,
+          fixed_values: np.ndarray | float, *, method: str = "cg-gamg", rtol: float = RTOL,
+          grid=None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Solve ``K x = F`` with ``x[fixed] = fixed_values``, K given as each rank's Operator.
+
+    F : (n,) or (n, k) the load (only this rank's owned rows are read). Returns this rank's
+    owned rows (``numbering.owned(rank)`` order) of x and of ``K x - F``, each (owned,) or
+    (owned, k) like F, and stats: method, unknowns (free), iterations (the most of any
+    column), relative_residual (the largest true one over the free equations),
+    converged_reason (PETSc's, per column), seconds, ranks. :func:`gather` brings them
+    whole to rank 0. grid : the tensor grid of all dofs (``cg-gmg``).
     """
     start = time.perf_counter()
-    rank = comm.rank
-    columns = F.reshape(len(F), -1)
-    owned = numbering.owned(rank)
-    diagonal = K_own[np.arange(len(owned)), owned]
-    free_diagonal = np.asarray(diagonal).ravel()[~numbering.is_fixed[owned]]
-    total = comm.allreduce(np.array([free_diagonal.sum(), len(free_diagonal)]))
-    scale = total[0] / max(total[1], 1)  # fixed rows: the mean diagonal (AMG sees no jump)
-    block, coupling, fixed_row = _constrained_block(numbering, rank, K_own, scale)
-    matrix = _petsc_matrix(PETSc, comm, block, block_size)
-    if near_null_space is not None:
-        _near_null_space(PETSc, comm, matrix, near_null_space[owned])
-    ksp = _ksp(PETSc, comm, matrix, method, rtol)
-    setup = time.perf_counter() - start
-    b, x = matrix.createVecs()
+    owned = numbering.owned(comm.rank)
+    F_own = F.reshape(len(F), -1)[owned]
+    fixed_row = op.fixed_row
     values = np.broadcast_to(fixed_values, numbering.fixed.shape)
     owned_values = np.zeros(len(owned))
-    owned_values[fixed_row] = _fixed_value_of(numbering, values)[owned[fixed_row]]
-    solution = np.empty((len(owned), columns.shape[1]))
-    iterations, reasons, rhs_squares = [], [], []
-    for j in range(columns.shape[1]):
-        rhs = scale * owned_values
-        rhs[~fixed_row] = columns[owned[~fixed_row], j] - coupling @ values
-        rhs_squares.append(float(rhs[~fixed_row] @ rhs[~fixed_row]))
-        b.setArray(rhs)
+    owned_values[fixed_row] = values[np.searchsorted(numbering.fixed, owned[fixed_row])]
+    lift = op.coupling @ values
+    ksp = _ksp(PETSc, comm, op, method, rtol, grid, owned)
+    setup = time.perf_counter() - start
+    b, x = op.matrix.createVecs()
+    solution = np.empty_like(F_own)
+    iterations, reasons = [], []
+    for j in range(F_own.shape[1]):
+        b.setArray(np.where(fixed_row, op.scale * owned_values, F_own[:, j] - lift))
         x.set(0.0)
         ksp.solve(b, x)
         solution[:, j] = x.getArray()
         solution[fixed_row, j] = owned_values[fixed_row]  # exact, not the solver's round-off
         iterations.append(int(ksp.getIterationNumber()))
         reasons.append(int(ksp.getConvergedReason()))
-    whole = _gathered(comm, numbering, solution, numbering.owned)
-    owned_residual = K_own @ whole - columns[owned]
-    squares = comm.allreduce(np.c_[(owned_residual[~fixed_row]**2).sum(axis=0),
-                                   rhs_squares])  # (k, 2)
-    relative = np.sqrt(squares[:, 0]) / np.maximum(np.sqrt(squares[:, 1]), 1e-300)
-    residual = _gathered(comm, numbering, owned_residual, numbering.owned)
-    for item in (ksp, matrix, b, x):
+    for item in (ksp, b, x):
         item.destroy()
+    r = residual(comm, PETSc, numbering, op, solution, F_own, lift)
+    relative = lifted_norms(comm, op, F_own, lift, r)
     stats = {"method": method, "backend": "petsc", "ranks": int(comm.size),
              "unknowns": int(len(numbering.free)), "iterations": max(iterations),
              "iterations_per_rhs": iterations, "converged_reason": reasons,
              "relative_residual": float(relative.max()), "setup_seconds": setup,
              "seconds": time.perf_counter() - start, "rtol": rtol}
-    return whole.reshape(F.shape), residual.reshape(F.shape), stats
-
-
-def _fixed_value_of(numbering: Numbering, values: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(numbering.owner))
-    out[numbering.fixed] = values
-    return out
+    shape = (len(owned),) + F.shape[1:]
+    return solution.reshape(shape), r.reshape(shape), stats
 
 
 def checked(stats: dict, x: np.ndarray) -> dict:
