@@ -89,7 +89,8 @@ def main(argv=None) -> dict:
     out = {
         "mesh": {"target_size_mm": args.target_size, "growth": args.growth,
                  "element_order": args.element_order, "cells": int(result.package.ncells),
-                 "unknowns": stats[-1].get("unknowns"), "creep_points": int(points)},
+                 "unknowns": int(result.process.increments[-1].result.displacement.size),
+                 "creep_points": int(points)},
         "increments": len(stats),
         "newton_iterations": int(sum(s["newton_iterations"] for s in stats)),
         "newton_iterations_max": int(max(s["newton_iterations"] for s in stats)),
