@@ -128,6 +128,25 @@ def test_point_evaluation_matches_scikit_fem_probes(element):
         space.locate(np.array([[5e-3], [0.0], [0.0]]), field="probe")
 
 
+def test_box_locate_keeps_points_on_a_face_next_to_a_void():
+    """A point on the grid line between a cell and a void (the side face of a ball, the cut
+    face of a submodel on it) belongs to the cell, whichever side the void is on; a point
+    inside the void or off the mesh is refused, naming the field."""
+    from thermomech.fem.space import BoxCells
+
+    axes = (np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.0]))
+    grid = np.array([[0, -1], [-1, 1]])  # cells at (0, 0) and (1, 1), voids elsewhere
+    box = BoxCells(axes, grid, np.array([[0, 1], [0, 1]]))
+    points = np.array([[0.5, 1.0, 1.0, 1.0, 2.0, 1.5, 0.0],
+                       [0.5, 0.5, 1.0, 1.5, 2.0, 1.0, 1.0]])
+    # (1, 1) touches both cells: the + side one, as before; (1, 0.5) and (0, 1) only cell 0
+    np.testing.assert_array_equal(box.locate(points), [0, 0, 1, 1, 1, 1, 0])
+    with pytest.raises(ModelError, match="probe.*void"):
+        box.locate(np.array([[1.5], [0.5]]), field="probe")
+    with pytest.raises(ModelError, match="probe.*outside"):
+        box.locate(np.array([[2.5], [0.5]]), field="probe")
+
+
 @pytest.mark.parametrize("element", [skfem.ElementHex2(), skfem.ElementHex1()])
 def test_vector_gradient_from_the_scalar_basis_is_scikit_fems(element):
     """Space.gradient (scalar gradients and one einsum, no vector basis) against scikit-fem's

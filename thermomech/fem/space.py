@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -130,8 +131,10 @@ class BoxCells:
 
     def locate(self, points: np.ndarray, field: str = "points") -> np.ndarray:
         """(n,) cell containing each point (dim, n); a point on a grid line goes to the cell
-        on its + side when there is one. ModelError naming ``field`` outside the mesh."""
-        index = []
+        on its + side when there is one, else to the cell on its - side (a point on the
+        face of a part next to a void: a ball's side). ModelError naming ``field`` outside
+        the mesh or in a void."""
+        index, below = [], []
         for axis, x in zip(self.axes, points):
             i = np.searchsorted(axis, x, side="right") - 1
             at_end = np.isclose(x, axis[-1], rtol=0, atol=1e-12 * np.ptp(axis))
@@ -139,8 +142,24 @@ class BoxCells:
             if np.any((i < 0) | (i > len(axis) - 2)):
                 raise ModelError(field, f"a point lies outside the mesh: "
                                         f"{_first_bad(points, (i < 0) | (i > len(axis) - 2))}")
+            on_line = (i > 0) & np.isclose(x, axis[np.clip(i, 0, len(axis) - 1)], rtol=0,
+                                           atol=1e-12 * np.ptp(axis)) & ~at_end
             index.append(i)
+            below.append(on_line)
         cells = self.grid_cells[tuple(index)]
+        # the other cells sharing the point when it lies on grid lines: 2^dim tries at most
+        for shift in itertools.product((0, 1), repeat=len(index)):
+            if not np.any(cells < 0):
+                break
+            if not any(shift):
+                continue
+            void = cells < 0
+            for axis_below, step in zip(below, shift):
+                if step:
+                    void &= axis_below
+            if np.any(void):
+                moved = tuple(np.where(void, i - step, i) for i, step in zip(index, shift))
+                cells = np.where(void, self.grid_cells[moved], cells)
         if np.any(cells < 0):
             raise ModelError(field, f"a point lies in a void of the mesh: "
                                     f"{_first_bad(points, cells < 0)}")
