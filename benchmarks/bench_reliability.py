@@ -9,8 +9,10 @@ cycle, then a submodel of the critical joint.
 The global mesh: linear hexahedra (``mesh.element_order = 1``), cells of at most
 ``--target-size`` mm graded by ``--growth`` away from the package (the balls, bumps and
 pad layers keep their own sizes). The submodel: the critical joint's column (its section,
-from its board-side to its package-side pad, ``--inset`` mm inside its free side faces,
-where the point search of the global mesh would fall into the void beside the ball) at
+from its board-side to its package-side pad, ``--inset`` mm inside its free side faces:
+1 um in the measured run, taken when the point search of the global mesh still fell into
+the void beside the ball; ``--inset 0`` works since ``BoxCells.locate`` keeps a point on a
+face next to a void in its cell) at
 ``--local-size`` mm, quadratic, driven by the global displacement of the last cycle's
 increment with the largest pad shear (an elastic local solve at that temperature: the
 submodel does not carry the creep history).
