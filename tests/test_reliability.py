@@ -266,3 +266,27 @@ def test_darveaux_life_from_the_energy_estimate():
     assert critical["darveaux_initiation_cycles"] == pytest.approx(n0, rel=1e-12)
     assert critical["darveaux_cycles"] == pytest.approx(n0 + diameter_mm / (1e-4 * w),
                                                         rel=1e-12)
+
+
+def test_submodel_of_a_joint_column_on_its_exact_faces():
+    """The submodel region of a joint is its column, whose side faces border the void beside
+    the ball: the global point search keeps points on those faces in the joint's cells (it
+    raised 'a point lies in a void' before). The local model, driven by the global
+    displacements on every face, returns them there (the cut-face values are prescribed)."""
+    from thermomech.mechanics import solve_warpage
+    from thermomech.model_file import mesh_model
+    from thermomech.submodel import submodel
+
+    data = _two_plates()
+    data.pop("reliability")
+    data["mechanical"] = {"stress_free_temperature": "125 degC", "temperature": "25 degC"}
+    model = model_from_dict(data)
+    result = solve_warpage(mesh_model(model), model.mechanical)
+    mm = 1e-3
+    region = ((L_D - WIDTH / 2) * mm, (L_D + WIDTH / 2) * mm), (0.0, WIDTH / 2 * mm), \
+        (0.0, HEIGHT * mm)
+    local = submodel(result, region, resolution=WIDTH / 8 * mm)
+    corner = np.array([[(L_D + WIDTH / 2) * mm], [WIDTH / 2 * mm], [HEIGHT * mm]])
+    global_u = result.space.evaluate(result.displacement, corner)[0]
+    local_u = local.space.evaluate(local.displacement, corner)[0]
+    np.testing.assert_allclose(local_u, global_u, rtol=1e-9, atol=1e-9 * np.abs(global_u).max())
