@@ -17,6 +17,15 @@ from .errors import ModelError
 
 # --- grid lines --------------------------------------------------------------------------
 
+def with_lines(breakpoints: np.ndarray, extra) -> np.ndarray:
+    """``breakpoints`` (m, sorted) with the ``extra`` lines (m) strictly inside them and
+    more than 1e-6 of the span from every breakpoint (no sliver cells); others dropped."""
+    b, extra = breakpoints, np.asarray(extra, dtype=float)
+    gap = np.min(np.abs(extra[:, None] - b[None, :]), axis=1, initial=np.inf)
+    extra = extra[(extra > b[0]) & (extra < b[-1]) & (gap > 1e-6 * (b[-1] - b[0]))]
+    return np.unique(np.concatenate([b, extra]))
+
+
 def axis_grid(breakpoints: np.ndarray, target: float, min_cells: int, growth: float) -> np.ndarray:
     """Grid lines through every breakpoint, graded away from small intervals.
 

@@ -25,7 +25,7 @@ from .connectivity import check_face_connected, grid_pairs
 from .errors import ModelError
 from .fem import simplex
 from .geometry import Box, Layout
-from .grid_lines import axis_grid, check_mesh_size
+from .grid_lines import axis_grid, check_mesh_size, with_lines
 from .materials import Material
 from .parameters import param
 
@@ -309,11 +309,7 @@ def mesh_layout(layout: Layout, options: MeshOptions, materials: Mapping[str, Ma
     sub = Layout(boxes)
     breakpoints = [sub.breakpoints(a) for a in box_axes]
     for k, extra in enumerate(lines):
-        b = breakpoints[k]
-        extra = np.asarray(extra, dtype=float)
-        gap = np.min(np.abs(extra[:, None] - b[None, :]), axis=1, initial=np.inf)
-        extra = extra[(extra > b[0]) & (extra < b[-1]) & (gap > 1e-6 * (b[-1] - b[0]))]
-        breakpoints[k] = np.unique(np.concatenate([b, extra]))
+        breakpoints[k] = with_lines(breakpoints[k], extra)
     min_cells = [options.min_cells_per_layer if a == 2 else options.min_cells_per_feature
                  for a in box_axes]
     check_mesh_size(breakpoints, min_cells, options)

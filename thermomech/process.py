@@ -188,8 +188,8 @@ def _initial_state(setup, loads: MechanicalLoads, start: float) -> _State:
     activation = (np.full(len(parts), start) if loads.initial_temperature is not None
                   else setup.model.stress_free.astype(float).copy())
     state = _State(active, activation, np.zeros(len(parts)), (), {},
-                   np.zeros(_size(setup)), start, np.zeros(len(parts), dtype=bool),
-                   melting_points(setup.package, loads))
+                   np.zeros(setup.basis.N + 3 * _generalized(setup)), start,
+                   np.zeros(len(parts), dtype=bool), melting_points(setup.package, loads))
     melt(state, state.melting, start)
     return state
 
@@ -325,9 +325,7 @@ def _system(setup, loads, state: _State, solver, assembly, cache: Systems,
     matrix, assembled, for the Newton residual), None without creep: then its matrix is
     assembled whole at the current moduli (no ``Family`` sum)."""
     active = state.active
-    scaled = scaled_parts(state.visco, len(active))
-    if tangent is not None:
-        scaled = np.zeros_like(scaled)
+    scaled = scaled_parts(state.visco, len(active)) & (tangent is None)
     units = unit_matrices(state.visco, setup.model, active) if tangent is None else []
     values = moduli(state.visco, active) if tangent is None else ()
     return cache.get(_stiffness_key(setup, active, scaled, tangent), lambda history:
@@ -336,17 +334,15 @@ def _system(setup, loads, state: _State, solver, assembly, cache: Systems,
 
 
 def _fast(setup, assembly: str) -> bool:
-    """The structured (box-cell) assembly: forced, or ``auto`` on a box mesh."""
-    return assembly == "structured" or (assembly == "auto" and setup.basis.is_box)
+    """The structured (box-cell) assembly: forced, or ``auto`` on a box mesh; never with
+    generalized plane strain (its three extra unknowns)."""
+    return (assembly == "structured" or (assembly == "auto" and setup.basis.is_box)) and \
+        not _generalized(setup)
 
 
 def _generalized(setup) -> bool:
     """2D generalized plane strain: e_yy = g . (1, x, z), three unknowns after the N dofs."""
     return setup.package.dimension == 2 and setup.model.plane == "generalized_strain"
-
-
-def _size(setup) -> int:
-    return setup.basis.N + (3 if _generalized(setup) else 0)
 
 
 def _masked(setup, parts_on: np.ndarray):
@@ -365,7 +361,7 @@ def _stiffness(setup, parts_on: np.ndarray, assembly: str, tangent: tuple = ()):
         return creep_steps.tangent_matrix(tangent, partial(_stiffness, setup, parts_on, assembly),
                                           parts_on.tobytes() + setup.model.reduced.tobytes())
     reduced = setup.model.reduced[setup.part] * parts_on[setup.part][:, None, None]
-    if _fast(setup, assembly) and not _generalized(setup):
+    if _fast(setup, assembly):
         return structured.assemble_elasticity_lean(setup.package, setup.basis, reduced)
     K = generic_stiffness(setup.basis.basis, reduced)
     if not _generalized(setup):
@@ -378,7 +374,7 @@ def _system_matrix(setup, active: np.ndarray, assembly: str):
     """The stiffness of the ``active`` parts: on a box mesh ``blocks(free, fixed)`` written
     straight into the condensed blocks in the multigrid's order (no full matrix, no
     permuted copy: ``structured.elasticity_blocks``), else the assembled matrix."""
-    if not (_fast(setup, assembly) and not _generalized(setup) and setup.basis.grid is not None):
+    if not (_fast(setup, assembly) and setup.basis.grid is not None):
         return _stiffness(setup, active, assembly)
     reduced = setup.model.reduced[setup.part] * active[setup.part][:, None, None]
 
@@ -395,7 +391,7 @@ def _build_system(setup, loads, active: np.ndarray, solver, assembly, history: l
     ``tangent``: the creep cells' matrices (see ``_system``)."""
     space, package = setup.basis, setup.package
     cell_active = active[setup.part]
-    n = _size(setup)
+    n = setup.basis.N + 3 * _generalized(setup)
     active_dofs = np.unique(space.dofs.element_dofs[:, cell_active])
     inactive = np.setdiff1d(np.arange(space.N), active_dofs, assume_unique=True)
     if loads.displacements:
@@ -428,7 +424,7 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     birth offsets as the loads stored at each birth."""
     model = _model(setup, state)
     generalized = _generalized(setup)
-    fast = _fast(setup, assembly) and not generalized
+    fast = _fast(setup, assembly)
     if thermal_steps.is_field(T):
         F = thermal_steps.field_thermal_load(replace(setup, model=model), model,
                                              thermal_steps.as_load(T, state.field), fast)
@@ -447,9 +443,8 @@ def _load(setup, state: _State, T: float, assembly: str) -> np.ndarray:
     for part, u_birth in state.births:
         if state.active[part]:
             F = F + _birth_load(setup, state, part, u_birth, assembly)
-    if state.visco is not None:
-        F = F + history_load(setup, state.visco, state.active, generalized)
-    return F
+    return F if state.visco is None else \
+        F + history_load(setup, state.visco, state.active, generalized)
 
 
 def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: str
@@ -475,7 +470,7 @@ def _birth_load(setup, state: _State, part: int, u_birth: np.ndarray, assembly: 
 def _part_product(setup, part: int, u: np.ndarray, assembly: str) -> np.ndarray:
     """K_part u with the part's stiffness of ``setup``: on the part's cells only on box
     meshes (``structured.elasticity_product``), else the part's assembled stiffness."""
-    if _fast(setup, assembly) and not _generalized(setup):
+    if _fast(setup, assembly):
         cells = np.flatnonzero(setup.part == part)
         return structured.elasticity_product(setup.package, setup.basis,
                                              setup.model.reduced[setup.part[cells]], u, cells)
