@@ -220,6 +220,33 @@ def test_auto_increments_are_even_in_log_reduced_time():
 
 # --- package regression against an independent plain scikit-fem implementation --------------
 
+def plane_forms_and_supports(basis):
+    """The plain scikit-fem pieces of the independent 2D implementations: the in-plane
+    stiffness form (per-point matrix d_ij, Voigt xx, zz, xz), the load of a point stress
+    (s_i), the three rigid modes (N, 3) and a 3-2-1 support of a free body (dofs)."""
+    import skfem
+
+    @skfem.BilinearForm
+    def stiffness(u, v, w):
+        eu = [u.grad[0, 0], u.grad[1, 1], u.grad[0, 1] + u.grad[1, 0]]
+        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
+        return sum(w[f"d{i}{j}"] * eu[j] * ev[i] for i in range(3) for j in range(3))
+
+    @skfem.LinearForm
+    def load(v, w):
+        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
+        return sum(w[f"s{i}"] * ev[i] for i in range(3))
+
+    loc = basis.doflocs
+    rigid = np.zeros((basis.N, 3))
+    rigid[0::2, 0], rigid[1::2, 1] = 1.0, 1.0
+    rigid[0::2, 2], rigid[1::2, 2] = -loc[1, 1::2], loc[0, 0::2]
+    corner = np.argmin(loc[0, 0::2] + loc[1, 1::2])
+    far = np.argmax(loc[0, 0::2] - loc[1, 1::2])
+    fixed = np.array([2 * corner, 2 * corner + 1, 2 * far + 1])
+    return stiffness, load, rigid, fixed
+
+
 def _independent_cooling(package, visco_part: int, T0: float, T1: float, duration: float,
                          n: int) -> list[np.ndarray]:
     """The viscoelastic cooling of ``package`` (2D plane strain, free body) written from
@@ -260,24 +287,7 @@ def _independent_cooling(package, visco_part: int, T0: float, T1: float, duratio
         e[0], e[2], e[4] = g[0, 0], g[1, 1], g[0, 1] + g[1, 0]
         return e
 
-    @skfem.BilinearForm
-    def stiffness(u, v, w):
-        eu = [u.grad[0, 0], u.grad[1, 1], u.grad[0, 1] + u.grad[1, 0]]
-        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
-        return sum(w[f"d{i}{j}"] * eu[j] * ev[i] for i in range(3) for j in range(3))
-
-    @skfem.LinearForm
-    def load(v, w):
-        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
-        return sum(w[f"s{i}"] * ev[i] for i in range(3))
-
-    loc = basis.doflocs
-    rigid = np.zeros((basis.N, 3))
-    rigid[0::2, 0], rigid[1::2, 1] = 1.0, 1.0
-    rigid[0::2, 2], rigid[1::2, 2] = -loc[1, 1::2], loc[0, 0::2]
-    corner = np.argmin(loc[0, 0::2] + loc[1, 1::2])
-    far = np.argmax(loc[0, 0::2] - loc[1, 1::2])
-    fixed = np.array([2 * corner, 2 * corner + 1, 2 * far + 1])
+    stiffness, load, rigid, fixed = plane_forms_and_supports(basis)
     strain_old = np.zeros((6, len(part), nq))
     h = np.zeros((len(tau), 6, len(part), nq))
     mask = (part == visco_part)[None, :, None]

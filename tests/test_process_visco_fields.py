@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_process_visco import plane_forms_and_supports
 
 from thermomech.errors import ModelError
 from thermomech.geometry import Box, Layout
@@ -123,24 +124,7 @@ def _independent(package, thermal, T0: float, path: list[tuple], visco_part: int
             return np.full((len(part), nq), float(T))
         return np.asarray(probe.interpolate(T))
 
-    @skfem.BilinearForm
-    def stiffness(u, v, w):
-        eu = [u.grad[0, 0], u.grad[1, 1], u.grad[0, 1] + u.grad[1, 0]]
-        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
-        return sum(w[f"d{i}{j}"] * eu[j] * ev[i] for i in range(3) for j in range(3))
-
-    @skfem.LinearForm
-    def load(v, w):
-        ev = [v.grad[0, 0], v.grad[1, 1], v.grad[0, 1] + v.grad[1, 0]]
-        return sum(w[f"s{i}"] * ev[i] for i in range(3))
-
-    loc = basis.doflocs
-    rigid = np.zeros((basis.N, 3))
-    rigid[0::2, 0], rigid[1::2, 1] = 1.0, 1.0
-    rigid[0::2, 2], rigid[1::2, 2] = -loc[1, 1::2], loc[0, 0::2]
-    corner = np.argmin(loc[0, 0::2] + loc[1, 1::2])
-    far = np.argmax(loc[0, 0::2] - loc[1, 1::2])
-    fixed = np.array([2 * corner, 2 * corner + 1, 2 * far + 1])
+    stiffness, load, rigid, fixed = plane_forms_and_supports(basis)
     C_part = np.array([elasticity_matrix(m) for m in mats])[part]  # (cells, 6, 6)
     strain_old = np.zeros((6, len(part), nq))
     h = np.zeros((len(tau), 6, len(part), nq))
