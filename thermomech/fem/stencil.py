@@ -33,8 +33,9 @@ import scipy.sparse as sp
 from .multigrid import axis_lines
 from .space import Grid
 
-ROWS_PER_CHUNK = 1 << 18
-"""Rows written per chunk of the CSR build (bounds the (rows, 3^dim) temporaries)."""
+ROWS_PER_CHUNK = 1 << 14
+"""Rows written per chunk of the CSR build: (rows, 3^dim) temporaries of 0.4-3.5 MB,
+reused from the heap (2^18 rows made 28-56 MB ones, fresh pages on every chunk)."""
 
 
 def offsets(dim: int) -> np.ndarray:
@@ -126,6 +127,11 @@ def to_csr(values: np.ndarray, present: np.ndarray | None, row_nodes: np.ndarray
 
     present : the entries to store (None: the nonzero ones). Each row's entries are in
     offset order.
+
+    One pass in chunks of ``ROWS_PER_CHUNK`` rows, each chunk's entries compressed straight
+    into the output arrays (no concatenated copy); the chunks' temporaries (a few MB) stay
+    below the allocator's mmap threshold, so they reuse the same memory instead of paying
+    fresh page faults (see docs/performance-solvers.md).
     """
     shape = values.shape[1:]
     dim = len(shape)
@@ -136,39 +142,32 @@ def to_csr(values: np.ndarray, present: np.ndarray | None, row_nodes: np.ndarray
     table = np.full(padded, -1, dtype=index_type)
     table[tuple(slice(1, s + 1) for s in shape)] = column_of.reshape(shape)  # -1 around
     table = table.ravel()
-    # each node's index on the padded grid
-    interior = tuple(slice(1, s + 1) for s in shape)
-    where = np.arange(int(np.prod(padded)), dtype=index_type).reshape(padded)[interior].ravel()
     strides = np.cumprod((1,) + padded[:0:-1])[::-1]
     step = (offsets(dim) @ strides).astype(index_type)  # (3^dim,) on the padded grid
     flat_values = values.reshape(nstencil, -1)
     flat_present = None if present is None else present.reshape(nstencil, -1)
     n_rows = len(row_nodes)
-    chunks = [slice(start, start + ROWS_PER_CHUNK) for start in range(0, n_rows, ROWS_PER_CHUNK)]
-
-    def entries(rows: slice):
-        nodes = row_nodes[rows]
-        columns = table[where[nodes][:, None] + step[None, :]]  # (rows, 3^dim)
-        vals = flat_values[:, nodes].T
-        keep = columns >= 0
-        keep &= vals != 0 if flat_present is None else flat_present[:, nodes].T
-        return columns, vals, keep
-
-    # one pass into arrays of the largest size (pages never written cost nothing), the
-    # entries of each chunk written once, in place: no concatenated copy
-    counts = np.zeros(n_rows, dtype=np.int64)
+    # each row node's index on the padded grid
+    where = sum((m + 1) * int(s) for m, s in zip(np.unravel_index(row_nodes, shape), strides))
+    where = np.asarray(where, dtype=index_type)
+    indptr = np.zeros(n_rows + 1, dtype=index_type)
     data = np.empty(nstencil * n_rows)
     indices = np.empty(nstencil * n_rows, dtype=index_type)
-    nnz = 0
-    for rows in chunks:
-        columns, vals, keep = entries(rows)
-        counts[rows] = keep.sum(axis=1)
-        size = int(counts[rows].sum())
-        data[nnz:nnz + size] = vals[keep]
-        indices[nnz:nnz + size] = columns[keep]
+    nnz = 0  # arrays of the largest size: pages never written cost nothing
+    for start in range(0, n_rows, ROWS_PER_CHUNK):
+        stop = min(start + ROWS_PER_CHUNK, n_rows)
+        nodes = row_nodes[start:stop]
+        columns = table[where[start:stop, None] + step]  # (rows, 3^dim)
+        vals = flat_values[:, nodes].T.copy()  # each plane gathered contiguously
+        keep = columns >= 0
+        keep &= vals != 0 if flat_present is None else flat_present[:, nodes].T
+        np.cumsum(keep.sum(axis=1), out=indptr[start + 1:stop + 1])
+        indptr[start + 1:stop + 1] += nnz
+        size = int(indptr[stop]) - nnz
+        keep = keep.ravel()
+        np.compress(keep, vals.ravel(), out=data[nnz:nnz + size])
+        np.compress(keep, columns.ravel(), out=indices[nnz:nnz + size])
         nnz += size
-    indptr = np.zeros(n_rows + 1, dtype=index_type)
-    np.cumsum(counts, out=indptr[1:])
     if nnz <= len(data) // 2:  # SciPy would copy a view of less than half its base
         data, indices = data[:nnz].copy(), indices[:nnz].copy()
     return sp.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(n_rows, n_columns),
