@@ -19,7 +19,7 @@ LAYERS = {
     "geometry": 1, "materials": 1, "sparse_cholesky": 1, "surface_values": 1,
     "viscoelastic": 1, "prony_fit": 1, "material_point": 2,
     "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,
-    "fem.simplex": 2, "fem.stencil": 2,
+    "fem.simplex": 2, "fem.stencil": 2, "fem.coarse_factor": 2,
     "material_library": 2, "packages": 2, "connectivity": 2, "grid_lines": 2, "board": 2,
     "meshing": 3, "thermal_loads": 3, "mechanical_loads": 3, "mesh_import": 3,
     "environments": 3, "submodel_spec": 3,

@@ -77,7 +77,7 @@ def test_line_blocks_equal_the_stored_levels(system):
     stored = _Level(K, grid)
     top = cell_multigrid(op, grid).levels[0]
     assert bands.shape == (9, K.shape[0])
-    for (_, _, _, expected), (_, _, factor) in zip(stored.blocks, top.factors, strict=True):
+    for (_, _, expected), (_, _, factor) in zip(stored.factors, top.factors, strict=True):
         assert np.abs(factor - expected).max() <= 1e-12 * np.abs(expected).max()
 
 

@@ -78,6 +78,32 @@ def test_v_cycle_is_symmetric_positive_definite(model):
     assert v @ mg(v) > 0
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_line_halves_on_two_threads_are_bitwise_one_thread(model, monkeypatch, order):
+    """The smoother's colours split in two halves at a line boundary, each half's product
+    and line solve on its own thread (tridiagonal Q1 lines; banded lines of the quadratic
+    level): the same V-cycle to the last bit as one piece per colour on one thread.
+    Control: the split happens (two pieces per colour on the fine level)."""
+    from thermomech import thermal
+    from thermomech.fem import multigrid
+
+    package = package_of(model, 3, 1.5e-3)
+    basis = thermal.thermal_space(package, order)
+    assembly = thermal.choose_assembly(basis)
+    problem = thermal.assemble_problem(package, model.thermal, basis, assembly)
+    A = assembly.diffusion(package, basis, thermal.conductivity_field(package)) + problem.robin
+    v = np.random.default_rng(3).standard_normal(A.shape[0])
+    monkeypatch.setattr(multigrid, "LINE_SPLIT", 50)
+    cycles = {}
+    for count in ("1", "2"):
+        monkeypatch.setenv("THERMOMECH_NUM_THREADS", count)
+        mg = Multigrid(A, basis.grid, coarsest=200)
+        assert mg.levels[0].tridiagonal == (order == 1)
+        assert {len(pieces) for pieces in mg.levels[0].colours} == {int(count)}
+        cycles[count] = mg(v)
+    assert np.array_equal(cycles["1"], cycles["2"])
+
+
 def heat_system(model, package):
     from thermomech import thermal
 
@@ -252,7 +278,7 @@ def test_coarsest_factor_banded_or_dense_solves_exactly(shape):
     """The coarsest level's factor (banded after reverse Cuthill-McKee when the band is
     narrow, dense otherwise: the 3 x 3 grid) solves to round-off: a 2D Laplacian plus a shift,
     numbered with the long axis first (a wide band before reordering)."""
-    from thermomech.fem.multigrid import _banded_or_dense_factor
+    from thermomech.fem.coarse_factor import banded_or_dense_factor
 
     def line(m):
         return sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(m, m))
@@ -261,5 +287,5 @@ def test_coarsest_factor_banded_or_dense_solves_exactly(shape):
     A = (sp.kron(line(a), sp.eye(b)) + sp.kron(sp.eye(a), line(b)) + 0.1 * sp.eye(a * b))
     A = sp.csr_matrix(A)
     rhs = np.random.default_rng(1).random(a * b)
-    x = _banded_or_dense_factor(A)(rhs)
+    x = banded_or_dense_factor(A)(rhs)
     assert np.linalg.norm(A @ x - rhs) <= 1e-12 * np.linalg.norm(rhs)

@@ -1,5 +1,6 @@
 """Threads for the memory-bound kernels: sparse matrix-vector products and assembly chunks
-(and banded Cholesky solves, :func:`banded_solve`, called without the GIL).
+(and banded and tridiagonal line solves, :func:`banded_solve` and
+:func:`tridiagonal_solve`, called without the GIL).
 
 SciPy's CSR kernels and NumPy's large-array operations release the GIL, so a sparse product
 split into row blocks runs on all cores from plain Python threads (measured on 2 cores: a
@@ -170,26 +171,65 @@ class RowSplit:
         return out
 
 
+def _lapack_pointer(name: str):
+    """The address of LAPACK routine ``name`` in SciPy's ``cython_lapack`` (None where the
+    capsule is not available)."""
+    try:
+        from scipy.linalg import cython_lapack
+
+        capsule = cython_lapack.__pyx_capi__[name]
+        get_name = ctypes.pythonapi.PyCapsule_GetName
+        get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+        pointer = ctypes.pythonapi.PyCapsule_GetPointer
+        pointer.restype, pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
+                                                              ctypes.c_char_p]
+        return pointer(capsule, get_name(capsule))
+    except (ImportError, KeyError, AttributeError, ValueError):  # pragma: no cover
+        return None
+
+
 @functools.cache
 def _dpbtrs_nogil():
     """LAPACK ``dpbtrs`` (SciPy's ``cython_lapack``) called through ctypes, which releases
     the GIL around every call (z-line solves through SciPy's f2py wrapper measured 0.98x on
     two threads in an earlier session); None where the capsule is not available."""
-    try:
-        from scipy.linalg import cython_lapack
-
-        capsule = cython_lapack.__pyx_capi__["dpbtrs"]
-        name = ctypes.pythonapi.PyCapsule_GetName
-        name.restype, name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-        pointer = ctypes.pythonapi.PyCapsule_GetPointer
-        pointer.restype, pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
-                                                              ctypes.c_char_p]
-        address = pointer(capsule, name(capsule))
-    except (ImportError, KeyError, AttributeError, ValueError):  # pragma: no cover
+    address = _lapack_pointer("dpbtrs")
+    if address is None:  # pragma: no cover
         return None
     integer = ctypes.POINTER(ctypes.c_int)
     return ctypes.CFUNCTYPE(None, ctypes.c_char_p, integer, integer, integer, ctypes.c_void_p,
                             integer, ctypes.c_void_p, integer, integer)(address)
+
+
+@functools.cache
+def _dpttrs_nogil():
+    """LAPACK ``dpttrs`` (tridiagonal ``L D L^T`` solve) through ctypes, without the GIL."""
+    address = _lapack_pointer("dpttrs")
+    if address is None:  # pragma: no cover
+        return None
+    integer = ctypes.POINTER(ctypes.c_int)
+    return ctypes.CFUNCTYPE(None, integer, integer, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_void_p, integer, integer)(address)
+
+
+def tridiagonal_solve(d: np.ndarray, e: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``(L D L^T)^-1 r`` for the factor ``(d, e)`` of LAPACK ``dpttrf``: ``dpttrs`` without
+    the GIL (line solves on threads), bitwise equal to SciPy's wrapper."""
+    function = _dpttrs_nogil()
+    if function is None or not (d.flags.c_contiguous and e.flags.c_contiguous
+                                and d.dtype == e.dtype == np.float64):
+        from scipy.linalg.lapack import dpttrs
+
+        return dpttrs(d, e, r)[0]
+    x = np.array(r, dtype=np.float64)  # a contiguous copy, solved in place
+    m = len(d)
+    info = ctypes.c_int(0)
+    function(ctypes.byref(ctypes.c_int(m)), ctypes.byref(ctypes.c_int(1)), d.ctypes.data,
+             e.ctypes.data, x.ctypes.data, ctypes.byref(ctypes.c_int(max(m, 1))),
+             ctypes.byref(info))
+    if info.value != 0:  # pragma: no cover - only for invalid arguments
+        raise ValueError(f"dpttrs: argument {-info.value} invalid")
+    return x
 
 
 def banded_solve(factor: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -22,16 +22,22 @@ Pure NumPy / SciPy / LAPACK (banded Cholesky ``pbtrf``); no Python loop over cel
 
 from __future__ import annotations
 
-import functools
 import itertools
 import time
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import cho_factor, cho_solve
-from scipy.linalg.lapack import dpbtrf, dpbtrs, dpttrf, dpttrs
+from scipy.linalg.lapack import dpbtrf, dpttrf
 
-from ..threads import RowSplit, banded_solve, map_ordered, one_blas_thread, row_block, thread_count
+from ..threads import (
+    RowSplit,
+    banded_solve,
+    map_ordered,
+    row_block,
+    thread_count,
+    tridiagonal_solve,
+)
+from .coarse_factor import banded_or_dense_factor, sparse_lu
 from .space import Grid
 
 COARSEST = 4000
@@ -141,30 +147,42 @@ def factor_bands(ab: np.ndarray, grid: Grid) -> tuple[list, bool]:
 
 
 def _line_solve(factor, tridiagonal: bool, r: np.ndarray) -> np.ndarray:
-    if tridiagonal:
-        return dpttrs(factor[0], factor[1], r)[0]
-    return dpbtrs(factor, r, lower=0)[0]
+    """The line factor's solve without the GIL (``dpttrs`` / ``dpbtrs`` through ctypes)."""
+    return tridiagonal_solve(*factor, r) if tridiagonal else banded_solve(factor, r)
 
 
 LINE_SPLIT = 20_000
-"""Colours of at least this many unknowns have their line solves split in two halves (at a
-line boundary) that run on two threads."""
+"""Colours of at least this many unknowns have their line solves (with their rows'
+products on the fine levels) split in two halves (at a line boundary) on two threads."""
 
 
-def _halves(factors: list, grid: Grid) -> list:
-    """The (start, stop, factor) pieces of banded line factors, each colour of at least
-    ``LINE_SPLIT`` unknowns cut at the line boundary nearest its middle (the factor of a
-    block-diagonal band is block diagonal: its columns split with the lines)."""
+def _halves(factors: list, grid: Grid, tridiagonal: bool = False) -> list:
+    """Per colour the (start, stop, factor) pieces of its line factor, each colour of at
+    least ``LINE_SPLIT`` unknowns cut at the line boundary nearest its middle (the factor of
+    block-diagonal lines is block diagonal: its columns split with the lines; a tridiagonal
+    ``(d, e)`` has ``e = 0`` at the cut). One piece per colour on one thread."""
     line, _ = _colours(grid)
-    pieces = []
+    out = []
     for s, e, factor in factors:
         cuts = np.flatnonzero(np.diff(line[s:e]) != 0) + 1 + s
-        if e - s < LINE_SPLIT or not len(cuts):
-            pieces.append((s, e, factor))
+        if e - s < LINE_SPLIT or not len(cuts) or thread_count() < 2:
+            out.append([(s, e, factor)])
             continue
         m = int(cuts[np.argmin(np.abs(cuts - (s + e) / 2))])
-        pieces += [(s, m, factor[:, :m - s]), (m, e, factor[:, m - s:])]
-    return pieces
+        out.append([(s, m, (factor[0][:m - s], factor[1][:m - s - 1]) if tridiagonal
+                     else factor[:, :m - s]),
+                    (m, e, (factor[0][m - s:], factor[1][m - s:]) if tridiagonal
+                     else factor[:, m - s:])])
+    return out
+
+
+def _run(work, pieces: list) -> None:
+    """``work`` on each piece, on a thread each when there are several."""
+    if len(pieces) == 1:
+        work(pieces[0])
+        return
+    for _ in map_ordered(work, pieces, len(pieces)):
+        pass
 
 
 class _Level:
@@ -172,8 +190,12 @@ class _Level:
 
     def __init__(self, A: sp.csr_matrix, grid: Grid):
         self.A, self.grid = A, grid
-        factors, self.tridiagonal = _line_factors(A, grid)
-        self.blocks = [(s, e, RowSplit(row_block(A, s, e)), f) for s, e, f in factors]
+        self.factors, self.tridiagonal = _line_factors(A, grid)
+        factors = self.factors
+        # per colour, per half: its rows, whose product and line solve run on one thread
+        # (lines of one colour do not couple: the halves are independent)
+        self.colours = [[(s, e, row_block(A, s, e), f) for s, e, f in pieces]
+                        for pieces in _halves(factors, grid, self.tridiagonal)]
         # after a forward sweep the last colour's residual is zero (its lines were solved
         # last): the residual needs only the rows before it
         self.last = factors[-1][0]
@@ -181,10 +203,12 @@ class _Level:
 
     def sweep(self, x: np.ndarray, b: np.ndarray, reverse: bool, zero: bool = False) -> None:
         """One Gauss-Seidel sweep over the colours of lines (in place)."""
-        blocks = self.blocks[::-1] if reverse else self.blocks
-        for i, (s, e, rows, factor) in enumerate(blocks):
-            r = b[s:e] if (zero and i == 0) else b[s:e] - rows @ x
-            x[s:e] += _line_solve(factor, self.tridiagonal, r)
+        for i, pieces in enumerate(self.colours[::-1] if reverse else self.colours):
+            def work(piece, first=zero and i == 0):
+                s, e, rows, factor = piece
+                r = b[s:e] if first else b[s:e] - rows @ x
+                x[s:e] += _line_solve(factor, self.tridiagonal, r)
+            _run(work, pieces)
 
 
 CHEBYSHEV_DEGREE = 1
@@ -218,7 +242,7 @@ class _ChebyshevLevel:
     def __init__(self, A, bands: np.ndarray, grid: Grid):
         self.A, self.grid = A, grid
         self.factors, self.tridiagonal = factor_bands(bands, grid)
-        self.pieces = [] if self.tridiagonal else _halves(self.factors, grid)
+        self.pieces = _halves(self.factors, grid, self.tridiagonal)
         v = np.random.default_rng(0).standard_normal(A.shape[0])
         lam, norm = 1.0, float(np.sqrt(np.sum(v * v)))
         for _ in range(POWER_STEPS):
@@ -230,18 +254,12 @@ class _ChebyshevLevel:
 
     def line_solve(self, r: np.ndarray) -> np.ndarray:
         out = np.empty_like(r)
-        if self.tridiagonal:
-            for s, e, factor in self.factors:
-                out[s:e] = _line_solve(factor, True, r[s:e])
-            return out
 
-        def solve(pieces):
-            for s, e, factor in pieces:
-                out[s:e] = banded_solve(factor, r[s:e])
-        threads = min(2, thread_count())
-        for _ in map_ordered(solve, [self.pieces[k::threads] for k in range(threads)],
-                             threads):
-            pass
+        def solve(piece):
+            s, e, factor = piece
+            out[s:e] = _line_solve(factor, self.tridiagonal, r[s:e])
+        for pieces in self.pieces:
+            _run(solve, pieces)
         return out
 
     def smooth(self, x: np.ndarray, b: np.ndarray, zero: bool = False) -> None:
@@ -343,52 +361,6 @@ def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...]) -> tuple[sp.csr_matri
     return P, coarse
 
 
-def _sparse_lu(A: sp.csr_matrix):
-    """A solve function of SciPy's sparse LU of ``A`` (the coarse factor when the caller
-    passes none; :mod:`thermomech.linear_solvers` passes its PARDISO Cholesky)."""
-    from scipy.sparse.linalg import splu
-
-    return splu(A.tocsc()).solve
-
-
-def _banded_or_dense_factor(A: sp.csr_matrix):
-    """A solve function of the Cholesky factor of the (small) coarsest ``A``: banded after a
-    reverse Cuthill-McKee ordering (LAPACK ``pbtrf`` / ``pbtrs``) when the band is narrow,
-    else dense. The coarsest level of the in-plane semi-coarsening is a few in-plane lines
-    by every z line: measured at 3696 unknowns (175k HexS2), band 522: factor 0.09 s and a
-    solve 1.7 ms, against 1.0 s and 63 ms dense (one solve per V-cycle).
-
-    The factor runs with BLAS on one thread: OpenBLAS's threads spin on the small blocks of
-    ``pbtrf``, which under load cost seconds (measured, 2016 unknowns, band 284, load 12:
-    0.3-1.9 s CPU on two threads, 5 ms on one; dense 0.2-1.6 s against 0.08-0.12 s)."""
-    from scipy.sparse.csgraph import reverse_cuthill_mckee
-
-    n = A.shape[0]
-    perm = reverse_cuthill_mckee(sp.csr_matrix(A), symmetric_mode=True)
-    B = sp.csr_matrix(A)[perm][:, perm].tocoo()
-    upper = B.row <= B.col
-    kd = int((B.col - B.row)[upper].max(initial=0))
-    if 3 * kd >= n:  # no narrow band: dense
-        with one_blas_thread():
-            factor = cho_factor(A.toarray())
-        return functools.partial(cho_solve, factor, check_finite=False)
-    ab = np.zeros((kd + 1, n))
-    ab[kd + B.row[upper] - B.col[upper], B.col[upper]] = B.data[upper]
-    with one_blas_thread():
-        factor, info = dpbtrf(ab, lower=0)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"coarsest level: the banded Cholesky factor failed "
-                                    f"(LAPACK info {info}): the matrix is not positive "
-                                    f"definite")
-
-    def solve(b: np.ndarray) -> np.ndarray:
-        x, _ = dpbtrs(factor, b[perm], lower=0)
-        out = np.empty_like(x)
-        out[perm] = x
-        return out
-    return solve
-
-
 # --- the hierarchy -------------------------------------------------------------------------
 
 class Multigrid:
@@ -458,9 +430,9 @@ class Multigrid:
         # model): sparse, factorized by PARDISO in milliseconds where a dense factor of 4000
         # unknowns takes seconds
         if A.shape[0] <= DENSE_LIMIT and self.levels:
-            self._coarse = _banded_or_dense_factor(A)
+            self._coarse = banded_or_dense_factor(A)
         else:
-            self._coarse = (coarse_factor or _sparse_lu)(A)
+            self._coarse = (coarse_factor or sparse_lu)(A)
         self.sizes = [lv.A.shape[0] for lv in self.levels] + [A.shape[0]]
         self.setup_seconds = time.perf_counter() - start
 
