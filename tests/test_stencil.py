@@ -12,9 +12,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import skfem
 
 from thermomech import thermal
-from thermomech.fem import stencil
+from thermomech.fem import stencil, structured
 from thermomech.fem.constraints import free_dofs
 from thermomech.fem.multigrid import Multigrid
 from thermomech.fem.solve import solver_order
@@ -132,3 +133,21 @@ def test_offset_weights_refuse_terms_that_depend_on_the_corner():
     reference = np.eye(4)[None] * np.array([1.0, 2.0, 3.0, 4.0])
     with pytest.raises(ValueError, match="depend on the cell corner"):
         stencil.offset_weights(problem.basis.grid, dofs, reference)
+
+
+@pytest.mark.parametrize("element", [skfem.ElementHex1, skfem.ElementQuad1])
+def test_closed_form_q1_references_equal_scikit_fems_quadrature(element):
+    """The Q1 unit-cell matrices in closed form (products of the 1D linear element's
+    integrals) equal scikit-fem's quadrature of the same forms to round-off, in the same
+    local dof order; a subclass of the element takes scikit-fem's path."""
+    fast = structured.reference(structured._element_key(element()))
+    slow = structured.reference.__wrapped__(("scalar", type("Same", (element,), {}), None))
+    for name, value in slow.items():
+        if name == "face_dofs":
+            assert all(np.array_equal(a, b) for a, b in zip(value, fast[name]))
+        elif isinstance(value, np.ndarray):
+            assert np.shape(fast[name]) == value.shape
+            assert np.abs(fast[name] - value).max() <= 1e-15
+        else:
+            assert fast[name] == value
+    assert np.abs(fast["grad"][0, 1]).max() > 0.04  # the mixed terms are not all zero

@@ -67,6 +67,40 @@ def offset_weights(grid: Grid, dofs: np.ndarray, references: np.ndarray) -> np.n
     return out
 
 
+def linear_reference(corner: np.ndarray) -> dict:
+    """``fem.structured.reference`` of the Q1 box element in closed form: products over the
+    axes of the 1D linear element's integrals on [0, 1] (mass [[1/3, 1/6], [1/6, 1/3]],
+    stiffness [[1, -1], [-1, 1]], phi' phi = -/+ 1/2, phi = 1/2). corner : (dim, nloc) the
+    unit cell's vertex of each local dof, 0 / 1 per axis. Equal to scikit-fem's quadrature
+    of the same forms to round-off, without its bases (0.095 s at the start of a Q1 run)."""
+    dim = corner.shape[0]
+    a, b = corner[:, :, None], corner[:, None, :]  # test i, trial j
+    mass_1d = np.where(a == b, 1 / 3, 1 / 6)
+    stiff_1d = np.where(a == b, 1.0, -1.0)
+    slope = np.where(a == 1, 0.5, -0.5) * np.ones_like(b)  # int phi_i' phi_j
+    nloc = corner.shape[1]
+    grad = np.empty((dim, dim, nloc, nloc))
+    for p, q in itertools.product(range(dim), repeat=2):  # int dphi_j/dq dphi_i/dp
+        factors = [stiff_1d[r] if r == p == q else slope[r] if r == p else
+                   slope[r].T if r == q else mass_1d[r] for r in range(dim)]
+        grad[p, q] = np.prod(factors, axis=0)
+    positions = corner.astype(float)
+    face_mass, face_load, face_dofs = [], [], []
+    for side in range(2 * dim):
+        axis, plus = divmod(side, 2)
+        on = corner[axis] == plus
+        others = np.prod([mass_1d[r] for r in range(dim) if r != axis], axis=0)
+        face_mass.append(np.where(on[:, None] & on[None, :], others, 0.0))
+        face_load.append(np.where(on, 0.5 ** (dim - 1), 0.0))
+        face_dofs.append(np.flatnonzero(on))
+    return {"nloc": nloc, "dim": dim, "grad": grad, "mass": np.prod(mass_1d, axis=0),
+            "load": np.full(nloc, 0.5**dim),
+            "grad_load": np.where(corner == 1, 1.0, -1.0) * 0.5 ** (dim - 1),
+            "component": np.zeros(nloc, dtype=int), "positions": positions,
+            "face_mass": np.array(face_mass), "face_load": np.array(face_load),
+            "face_dofs": face_dofs}
+
+
 def cell_stencil(grid_cells: np.ndarray, coefficients: np.ndarray, weights: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(values, present): the stencil of ``sum_c sum_t coefficients[c, t] G_t`` on the
