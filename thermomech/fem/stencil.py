@@ -31,6 +31,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .multigrid import axis_lines
+
+try:  # SciPy's CSR kernel Y += A X (private module, stable since SciPy 1.8)
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover
+    _csr_matvecs = None
 from .space import Grid
 
 ROWS_PER_CHUNK = 1 << 14
@@ -226,6 +231,18 @@ def _axis_weights(x: np.ndarray) -> np.ndarray:
     return P
 
 
+def _add_product(K: sp.csr_matrix, X: np.ndarray, Y: np.ndarray) -> None:
+    """``Y += K @ X`` for C-contiguous 2D ``X``, ``Y`` in place: SciPy's CSR kernel
+    (``csr_matvecs``) accumulates into ``Y``, no product temporary and no separate add
+    (the Galerkin products at 1.31M unknowns: see docs/performance-solvers.md)."""
+    if _csr_matvecs is None or K.dtype != X.dtype or not (X.flags.c_contiguous
+                                                           and Y.flags.c_contiguous):
+        Y += K @ X
+        return
+    _csr_matvecs(K.shape[0], K.shape[1], X.shape[1], K.indptr, K.indices, K.data,
+                 X.reshape(-1), Y.reshape(-1))
+
+
 def _galerkin_axis(values: np.ndarray, axis: int, P: np.ndarray) -> np.ndarray:
     """``P^T A P`` along one axis of a stencil (the other axes untouched): the coarse
     stencil for the coarse node count ``P.shape[1]`` along ``axis``.
@@ -242,7 +259,8 @@ def _galerkin_axis(values: np.ndarray, axis: int, P: np.ndarray) -> np.ndarray:
     shifted = np.zeros((fine + 2, coarse + 2))
     shifted[1:-1, 1:-1] = P
     eye = sp.identity(before, format="csr")
-    V = values.reshape(3**axis, 3, 3 ** (dim - 1 - axis), before * fine, after)
+    V = np.ascontiguousarray(values).reshape(3**axis, 3, 3 ** (dim - 1 - axis),
+                                             before * fine, after)
     out = np.zeros((3**axis, 3, 3 ** (dim - 1 - axis), before * coarse, after))
     for dx in (-1, 0, 1):
         for ox in (-1, 0, 1):
@@ -252,7 +270,7 @@ def _galerkin_axis(values: np.ndarray, axis: int, P: np.ndarray) -> np.ndarray:
             K = sp.kron(eye, sp.csr_matrix(W), format="csr")
             for a in range(3**axis):
                 for c in range(3 ** (dim - 1 - axis)):
-                    out[a, dx + 1, c] += K @ V[a, ox + 1, c]
+                    _add_product(K, V[a, ox + 1, c], out[a, dx + 1, c])
     return out.reshape((3**dim,) + shape[:axis] + (coarse,) + shape[axis + 1:])
 
 
