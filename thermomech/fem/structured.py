@@ -316,14 +316,19 @@ def assemble_source(package, basis, density: np.ndarray) -> np.ndarray:
 
 
 def assemble_boundary_mass(package, basis, faces, coefficient) -> sp.csr_matrix:
-    """∫_faces h u v; ``coefficient`` scalar or (faces,) (e.g. h in W/(m^2 K))."""
+    """∫_faces h u v; ``coefficient`` scalar or (faces,) (e.g. h in W/(m^2 K)). Per side,
+    over that face's dofs only (no zero couplings assembled: 0.2 -> 0.12 s at 1.31M)."""
     ref = reference(_element_key(basis.elem))
-    dofs = basis.element_dofs[:, faces.cells]
     scale = np.broadcast_to(coefficient, (len(faces),)) * face_areas(package, faces)
-    nside = 2 * ref["dim"]
-    coefficients = np.zeros((len(faces), nside))
-    coefficients[np.arange(len(faces)), faces.sides] = scale
-    return _assemble(package, basis, dofs, coefficients, ref["face_mass"])
+    out = None
+    for side in np.unique(faces.sides):
+        on = faces.sides == side
+        local = ref["face_dofs"][side]
+        dofs = basis.element_dofs[np.ix_(local, faces.cells[on])]
+        M = _assemble(package, basis, dofs, scale[on][:, None],
+                      ref["face_mass"][side][np.ix_(local, local)][None])
+        out = M if out is None else out + M
+    return out if out is not None else sp.csr_matrix((basis.N, basis.N))
 
 
 def assemble_boundary_load(package, basis, faces, values) -> np.ndarray:
