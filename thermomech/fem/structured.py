@@ -322,13 +322,11 @@ def assemble_boundary_mass(package, basis, faces, coefficient) -> sp.csr_matrix:
     scale = np.broadcast_to(coefficient, (len(faces),)) * face_areas(package, faces)
     out = None
     for side in np.unique(faces.sides):
-        on = faces.sides == side
-        local = ref["face_dofs"][side]
-        dofs = basis.element_dofs[np.ix_(local, faces.cells[on])]
-        M = _assemble(package, basis, dofs, scale[on][:, None],
-                      ref["face_mass"][side][np.ix_(local, local)][None])
+        on, local = faces.sides == side, ref["face_dofs"][side]
+        M = _assemble(package, basis, basis.element_dofs[np.ix_(local, faces.cells[on])],
+                      scale[on][:, None], ref["face_mass"][side][np.ix_(local, local)][None])
         out = M if out is None else out + M
-    return out if out is not None else sp.csr_matrix((basis.N, basis.N))
+    return sp.csr_matrix((basis.N, basis.N)) if out is None else out
 
 
 def assemble_boundary_load(package, basis, faces, values) -> np.ndarray:
