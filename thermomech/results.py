@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import skfem
 
 from .fem.assembly import choose_assembly
 from .fem.space import Field, Space
@@ -146,6 +147,8 @@ class WarpageResult:
 
     def _quadrature_stress(self):
         space = self.space
+        if "basis" not in space.__dict__ and _box_ready(space, self.temperature):
+            return self._box_quadrature_stress()
         if "basis" in space.__dict__:  # the vector basis is built already: use it
             basis = space.basis
             grad = basis.interpolate(self.displacement).grad
@@ -158,3 +161,50 @@ class WarpageResult:
         part = np.asarray(self.package.cell_part)
         stress = self.model.stress(part, grad, T, coords, self.generalized_strain)
         return stress, coords, basis.dx
+
+    def _box_quadrature_stress(self):
+        """:meth:`quadrature_stress` on box cells from the unit cell's tables: every cell is
+        the first one scaled by its edge lengths h, so a shape function's gradient at a
+        quadrature point is the unit cell's divided by h, the point is the cell's low corner
+        plus h times the unit point, the weight the unit weight times the volume (as
+        ``process_points.BoxPoints``). The same points in scikit-fem's order and the same
+        sums as its basis, without its per-cell arrays: 1.1 -> 0.4 s CPU at 562k unknowns;
+        equal to the basis to round-off (``tests/test_mechanical_metrics.py``)."""
+        space = self.space
+        cells = space.active_cells
+        first = skfem.Basis(space.mesh, space.scalar_element, intorder=space.intorder,
+                            elements=cells[:1])
+        sizes = space.box.cell_sizes[:, cells]  # (dim, cells) m
+        h0 = sizes[:, 0]
+        # (k, p, q): d phi_k / d xi_p on the unit cell at its quadrature points
+        tables = np.array([phi[0].grad[:, 0, :] * h0[:, None] for phi in first.basis])
+        low = space.mesh.p[:, space.mesh.t[:, cells]].min(axis=1)  # (dim, cells)
+        unit = (first.mapping.F(first.X, tind=cells[:1])[:, 0, :] - low[:, :1]) / h0[:, None]
+        coords = low[:, :, None] + sizes[:, :, None] * unit[:, None, :]
+        dx = np.prod(sizes, axis=0)[:, None] * (first.dx[0] / np.prod(h0))[None, :]
+        nloc, ncomp = len(tables), space.ncomp
+        local = self.displacement[space.element_dofs].reshape(nloc, ncomp, -1)
+        grad = np.empty((ncomp,) + coords.shape)
+        for i in range(0, len(cells), 2000):  # chunks of 2000 cells: the sums in cache
+            chunk = slice(i, i + 2000)
+            grad[:, :, chunk] = np.einsum("kcn,kpq->cpnq", local[:, :, chunk], tables
+                                          ) / sizes[None, :, chunk, None]
+        T = self.temperature
+        if isinstance(T, Field):  # its shape functions' values at the same unit points
+            probe = skfem.Basis(space.mesh, T.space.elem, quadrature=first.quadrature,
+                                elements=cells[:1])
+            values = np.array([phi[0].value[0] for phi in probe.basis])  # (k, q)
+            T = np.asarray(T.values)[T.space.dofs.element_dofs[:, cells]].T @ values
+        part = np.asarray(self.package.cell_part)
+        stress = self.model.stress(part, grad, T, coords, self.generalized_strain)
+        return stress, coords, dx
+
+
+def _box_ready(space: Space, temperature) -> bool:
+    """Whether :meth:`WarpageResult.quadrature_stress` may use the unit cell's tables: a box
+    mesh (cells with the mesher's vertex order, as ``fem.structured`` assumes), Lagrange
+    elements, a temperature that is one value or a field of the same mesh."""
+    return (space.box is not None and isinstance(space.scalar_element, skfem.ElementH1)
+            and (not isinstance(temperature, Field) or (
+                temperature.space.mesh is space.mesh
+                and isinstance(temperature.space.elem, skfem.ElementH1))))
