@@ -497,3 +497,49 @@ def test_vtu_blocks_compressed_on_threads_are_the_same_bytes(monkeypatch, tmp_pa
     mesh = meshio.read(tmp_path / "big.vtu")
     np.testing.assert_array_equal(mesh.points, points)
     np.testing.assert_array_equal(mesh.point_data["x"], points[:, 0])
+
+
+def _block_sizes(vtu: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uncompressed, compressed) bytes of each zlib block of array ``name`` in a vtu."""
+    import base64
+
+    text = vtu.decode()
+    start = text.index(f'Name="{name}"')
+    data = text[text.index(">", start) + 1:text.index("</DataArray>", start)]
+    blocks = int(np.frombuffer(base64.b64decode(data[:16])[:8], dtype="<u8")[0])
+    length = 4 * -(-(3 + blocks) * 8 // 3)  # the header's base64, padded
+    header = np.frombuffer(base64.b64decode(data[:length]), dtype="<u8")
+    full, last = int(header[1]), int(header[2])
+    return np.array([full] * (blocks - 1) + [last]), header[3:]
+
+
+def test_incompressible_blocks_are_stored_and_every_reader_gets_the_same_values(tmp_path):
+    """A block whose first 64 KiB zlib cannot shrink below 90 % (random doubles, like a
+    computed stress field) is stored (zlib level 0), the others compressed: meshio and VTK
+    read both back to the bit."""
+    rng = np.random.default_rng(6)
+    points = rng.standard_normal((100_000, 3))  # 2.4 MB of random doubles: three blocks
+    cells = np.arange(100_000).reshape(-1, 4)  # 0.8 MB of counting int64: compresses
+    vtu = vtu_bytes(points, "tetra", cells, point_data={"x": points[:, 0]})
+    raw, packed = _block_sizes(vtu, "Points")
+    assert len(raw) == 3 and np.all(packed >= raw)  # stored: the bytes plus zlib's framing
+    assert np.all(packed < raw + 100)
+    raw, packed = _block_sizes(vtu, "connectivity")
+    assert packed.sum() < 0.3 * raw.sum()  # compressed
+    (tmp_path / "mixed.vtu").write_bytes(vtu)
+    mesh = meshio.read(tmp_path / "mixed.vtu")
+    np.testing.assert_array_equal(mesh.points, points)
+    np.testing.assert_array_equal(mesh.cells[0].data, cells)
+    np.testing.assert_array_equal(mesh.point_data["x"], points[:, 0])
+    vtk = pytest.importorskip("vtk")
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader.SetFileName(str(tmp_path / "mixed.vtu"))
+    reader.Update()
+    grid = reader.GetOutput()
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetPoints().GetData()), points)
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetPointData().GetArray("x")),
+                                  points[:, 0])
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetCells().GetConnectivityArray()),
+                                  cells.ravel())
