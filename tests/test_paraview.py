@@ -4,6 +4,7 @@ folder (atomic, in the manifest)."""
 
 import dataclasses
 import json
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -543,3 +544,25 @@ def test_incompressible_blocks_are_stored_and_every_reader_gets_the_same_values(
                                   points[:, 0])
     np.testing.assert_array_equal(vtk_to_numpy(grid.GetCells().GetConnectivityArray()),
                                   cells.ravel())
+
+
+@pytest.mark.parametrize("which", ["run3d", "run2d"])
+def test_pieces_made_on_threads_are_the_same_files(which, request, monkeypatch):
+    """Box meshes: the parts' pieces are made on every core, largest first; the same files
+    in the same order as one after the other, and every piece really went to a thread."""
+    run = request.getfixturevalue(which)
+    package, thermal, mechanical = run.package, run.thermal, run.mechanical
+    pieces = paraview.part_pieces(package, paraview.export_space(thermal, mechanical))
+    assert len(pieces) >= 5
+    made = []
+    original = paraview.piece_file
+    monkeypatch.setattr(paraview, "piece_file", lambda *args: (
+        made.append(threading.current_thread().name), original(*args))[1])
+    files = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("THERMOMECH_NUM_THREADS", threads)
+        made.clear()
+        files.append(paraview.multiblock_files("r", package, pieces, thermal, mechanical))
+    assert list(files[0]) == list(files[1]) and files[0] == files[1]
+    assert len(made) == len(pieces)
+    assert all(name.startswith("thermomech-pieces") for name in made)
