@@ -124,7 +124,7 @@ class ElasticModel:
         strain = voigt_strain(grad)
         eth = self.thermal_strain(part, T)
         if self.dimension == 3:
-            full = strain.copy()
+            full = strain  # voigt_strain made a new array: no copy
             full[:3] -= eth
             return apply_per_part(self.stiffness, part, full)
         out = np.zeros((6,) + strain.shape[1:])
@@ -146,8 +146,11 @@ def apply_per_part(matrices: np.ndarray, part: np.ndarray, vectors: np.ndarray) 
 
     matrices : (parts, m, n); part : (cells,); vectors : (n, cells, ...) -> (m, cells, ...).
     """
+    parts = np.unique(part)
+    if len(parts) == 1:  # one part (a ParaView piece): no masked copies in and out
+        return np.tensordot(matrices[parts[0]], vectors, axes=(1, 0))
     out = np.zeros((matrices.shape[1],) + vectors.shape[1:])
-    for p in np.unique(part):  # parts, not cells
+    for p in parts:  # parts, not cells
         mask = part == p
         out[:, mask] = np.tensordot(matrices[p], vectors[:, mask], axes=(1, 0))
     return out
