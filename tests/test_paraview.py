@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import skfem
 
-from thermomech import paraview
+from thermomech import export, paraview
 from thermomech.analysis import run_model
 from thermomech.cli import main
 from thermomech.export import write_mesh
@@ -289,6 +289,30 @@ def test_result_vtu_hexahedra_are_in_vtk_order(run3d, tmp_path):
     spans = corners[:, [1, 3, 4]] - corners[:, :1]
     assert np.all(np.linalg.det(spans) > 0)
 
+
+
+@pytest.mark.parametrize("which", ["run3d", "run2d"])
+def test_vtu_holds_the_meshio_arrays_and_the_name_table(which, request, tmp_path):
+    """write_mesh's .vtu (vtk_xml, not meshio's writer) reads back as the arrays of
+    to_meshio, bit for bit, with the part and material name table meshio's writer drops."""
+    run = request.getfixturevalue(which)
+    package = run.package
+    values = np.asarray(run.thermal.temperature)[:package.mesh.p.shape[1]]
+    stress = np.arange(6.0 * package.mesh.t.shape[1]).reshape(-1, 6)
+    write_mesh(package, tmp_path / "m.vtu", point_data={"temperature_C": values},
+               cell_data={"stress_MPa": stress})
+    got = meshio.read(tmp_path / "m.vtu")
+    want = export.to_meshio(package, {"temperature_C": values}, {"stress_MPa": stress})
+    np.testing.assert_array_equal(got.points, want.points)
+    assert got.cells[0].type == want.cells[0].type
+    np.testing.assert_array_equal(got.cells[0].data, want.cells[0].data)
+    np.testing.assert_array_equal(got.point_data["temperature_C"], values)
+    for name in ("part", "material", "stress_MPa"):
+        np.testing.assert_array_equal(got.cell_data[name][0], want.cell_data[name][0])
+    assert sorted(got.field_data) == sorted(want.field_data)
+    for name, ids in want.field_data.items():
+        np.testing.assert_array_equal(got.field_data[name], ids)
+    assert got.field_data["part:die"][0] == list(package.parts).index("die")
 
 ZOO = [(skfem.MeshHex, skfem.ElementHex1), (skfem.MeshHex, skfem.ElementHexS2),
        (skfem.MeshHex, skfem.ElementHex2), (skfem.MeshQuad, skfem.ElementQuad1),
