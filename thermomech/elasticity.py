@@ -95,7 +95,9 @@ class ElasticModel:
                     + self.cte_above[p].T[:, :, None] * above)
 
         reference = np.broadcast_to(self.stress_free[part][:, None], shape)
-        strain = integral(T, part) - integral(reference, part)
+        # one part (a ParaView piece): its constants once, broadcast (the same products)
+        one = part[:1] if len(part) and np.all(part == part[0]) else part
+        strain = integral(T, one) - integral(reference, one)
         for p, table in enumerate(self.cte_tables):
             if table is None or not np.any(part == p):
                 continue

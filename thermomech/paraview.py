@@ -246,12 +246,18 @@ def pair_values(space: Space, values: np.ndarray, piece: Piece
         local = values[space.dofs.element_dofs[:, chunk]].reshape(nloc, -1)  # (k, s c)
         inverse = np.linalg.inv(np.moveaxis(mapping.DF(centre, tind=chunk)[..., 0], -1, 0))
         at = piece.pair_local[rows].reshape(len(chunk), nodes)
-        which = np.arange(len(chunk))[:, None]
-        shape = (-1, ncomp, len(chunk))
-        value[:, rows] = np.swapaxes((phi.T @ local).reshape(shape), 0, 1)[:, at, which
-                                                                           ].reshape(ncomp, -1)
-        ref = np.moveaxis((dphi.reshape(nloc, -1).T @ local).reshape((dim,) + shape), 2, 0)
-        ref = ref[:, :, at, which]  # (s, reference axis, c, nodes)
+        c = len(chunk)
+        if np.all(at == at[:1]):  # one local order (box meshes): the tables' columns in it
+            value[:, rows] = (phi[:, at[0]].T @ local).reshape(nodes, ncomp, c).transpose(
+                1, 2, 0).reshape(ncomp, -1)
+            ref = (dphi[:, :, at[0]].reshape(nloc, -1).T @ local).reshape(
+                dim, nodes, ncomp, c).transpose(2, 0, 3, 1)  # (s, reference axis, c, nodes)
+        else:
+            which, shape = np.arange(c)[:, None], (-1, ncomp, c)
+            value[:, rows] = np.swapaxes((phi.T @ local).reshape(shape), 0, 1)[
+                :, at, which].reshape(ncomp, -1)
+            ref = np.moveaxis((dphi.reshape(nloc, -1).T @ local).reshape((dim,) + shape), 2,
+                              0)[:, :, at, which]
         for j in range(dim):  # physical axis j: sum over reference axes i of dX_i/dx_j
             grad[:, j, rows] = sum(inverse[:, i, j, None] * ref[:, i] for i in range(dim)
                                    ).reshape(ncomp, -1)
