@@ -589,4 +589,4 @@ def test_pieces_made_on_threads_are_the_same_files(which, request, monkeypatch):
         files.append(paraview.multiblock_files("r", package, pieces, thermal, mechanical))
     assert list(files[0]) == list(files[1]) and files[0] == files[1]
     assert len(made) == len(pieces)
-    assert all(name.startswith("thermomech-pieces") for name in made)
+    assert all(name.startswith("thermomech-apart") for name in made)

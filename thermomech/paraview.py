@@ -24,7 +24,6 @@ output time (a transient's snapshots, a warpage curve).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
 import re
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ from .mechanical_metrics import principal_stresses, von_mises
 from .meshing import MeshedPackage
 from .results import ThermalResult, WarpageResult
 from .thermal import conductivity_field, is_nonlinear
-from .threads import thread_count
+from .threads import map_apart, thread_count
 from .vtk_xml import pvd_bytes, vtm_bytes, vtu_bytes
 
 # --- VTK's node order --------------------------------------------------------------------
@@ -145,6 +144,9 @@ class Piece:
     pair_local: np.ndarray | None = None
     owner_pair: np.ndarray | None = None
     reference: np.ndarray | None = None
+    # mesh id -> (mesh, (c, dim, dim) inverse Jacobians at the cells' centres): pair_values
+    inverses: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     def recovered(self, values: np.ndarray) -> np.ndarray:
         """(k, n) the mean over each point's cells of pair values (k, c * nodes)."""
@@ -234,19 +236,21 @@ def pair_values(space: Space, values: np.ndarray, piece: Piece
     phi = np.array([t[0] for t in tables])  # (nloc, export nodes)
     dphi = np.array([t[1] for t in tables])  # (nloc, dim, export nodes)
     cells, values = piece.cells, np.asarray(values)
-    nodes = len(piece.pair_cell) // max(len(cells), 1)
-    value, grad = np.empty((ncomp, len(piece.pair_cell))), np.empty((ncomp, dim,
-                                                                     len(piece.pair_cell)))
-    mapping, centre = space.mesh._mapping(), np.full((dim, 1), 0.5)
+    pairs = len(piece.pair_cell)
+    nodes, value, grad = pairs // max(len(cells), 1), np.empty((ncomp, pairs)), np.empty(
+        (ncomp, dim, pairs))
+    kept = piece.inverses.get(id(space.mesh))
+    if kept is None or kept[0] is not space.mesh:  # one matrix per (affine, box) cell
+        kept = piece.inverses[id(space.mesh)] = (space.mesh, np.linalg.inv(np.moveaxis(
+            space.mesh._mapping().DF(np.full((dim, 1), 0.5), tind=cells)[..., 0], -1, 0)))
     step = max(1, CHUNK // max(nodes, 1))
     for start in range(0, len(cells), step):  # a loop over chunks of CHUNK pairs
         chunk = cells[start:start + step]
-        rows = slice(start * nodes, (start + len(chunk)) * nodes)
+        c, rows = len(chunk), slice(start * nodes, (start + len(chunk)) * nodes)
         # vector dofs interleave: local dof ncomp * k + c is component c of function k
         local = values[space.dofs.element_dofs[:, chunk]].reshape(nloc, -1)  # (k, s c)
-        inverse = np.linalg.inv(np.moveaxis(mapping.DF(centre, tind=chunk)[..., 0], -1, 0))
-        at = piece.pair_local[rows].reshape(len(chunk), nodes)
-        c = len(chunk)
+        inverse = kept[1][start:start + step]
+        at = piece.pair_local[rows].reshape(c, nodes)
         if np.all(at == at[:1]):  # one local order (box meshes): the tables' columns in it
             value[:, rows] = (phi[:, at[0]].T @ local).reshape(nodes, ncomp, c).transpose(
                 1, 2, 0).reshape(ncomp, -1)
@@ -381,24 +385,14 @@ def multiblock_files(name: str, package: MeshedPackage, pieces: dict[str, Piece]
         spaces = [r.space for r in (thermal, mechanical) if r is not None] + (
             [mechanical.temperature.space] if isinstance(
                 getattr(mechanical, "temperature", None), Field) else [])
-        made = _on_threads(make, pieces, thread_count() if all(
+        # on every core, largest first (numpy and zlib release the GIL): the same bytes;
+        # off box meshes one thread (reused_mappings' few entries would be pushed out)
+        made = map_apart(make, list(pieces), thread_count() if all(
             by_reference(space, piece) for space in spaces for piece in pieces.values())
-            else 1)
-    out = {f"{name}/{files[part]}.vtu": made[part] for part in pieces}
+            else 1, first=lambda part: -len(pieces[part].pair_cell))
+    out = {f"{name}/{files[part]}.vtu": data for part, data in zip(pieces, made)}
     out[f"{name}.vtm"] = vtm_bytes([(part, f"{stem}/{files[part]}.vtu") for part in pieces])
     return out
-
-
-def _on_threads(make, pieces: dict[str, Piece], threads: int) -> dict[str, bytes]:
-    """{part: make(part)}, the pieces made on ``threads`` threads, largest first (numpy and
-    zlib release the GIL): the same bytes. One thread off box meshes: the Newton path's
-    ``reused_mappings`` keeps a few entries, which pieces made at once would push out."""
-    if threads <= 1 or len(pieces) < 2:
-        return {part: make(part) for part in pieces}
-    with cf.ThreadPoolExecutor(threads, thread_name_prefix="thermomech-pieces") as pool:
-        futures = {part: pool.submit(make, part) for part in sorted(
-            pieces, key=lambda part: -len(pieces[part].pair_cell))}
-        return {part: futures[part].result() for part in pieces}
 
 
 def write_multiblock(folder: OutputFolder, name: str, package: MeshedPackage,
