@@ -4,6 +4,7 @@ folder (atomic, in the manifest)."""
 
 import dataclasses
 import json
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import skfem
 
-from thermomech import paraview
+from thermomech import export, paraview
 from thermomech.analysis import run_model
 from thermomech.cli import main
 from thermomech.export import write_mesh
@@ -289,6 +290,30 @@ def test_result_vtu_hexahedra_are_in_vtk_order(run3d, tmp_path):
     assert np.all(np.linalg.det(spans) > 0)
 
 
+
+@pytest.mark.parametrize("which", ["run3d", "run2d"])
+def test_vtu_holds_the_meshio_arrays_and_the_name_table(which, request, tmp_path):
+    """write_mesh's .vtu (vtk_xml, not meshio's writer) reads back as the arrays of
+    to_meshio, bit for bit, with the part and material name table meshio's writer drops."""
+    run = request.getfixturevalue(which)
+    package = run.package
+    values = np.asarray(run.thermal.temperature)[:package.mesh.p.shape[1]]
+    stress = np.arange(6.0 * package.mesh.t.shape[1]).reshape(-1, 6)
+    write_mesh(package, tmp_path / "m.vtu", point_data={"temperature_C": values},
+               cell_data={"stress_MPa": stress})
+    got = meshio.read(tmp_path / "m.vtu")
+    want = export.to_meshio(package, {"temperature_C": values}, {"stress_MPa": stress})
+    np.testing.assert_array_equal(got.points, want.points)
+    assert got.cells[0].type == want.cells[0].type
+    np.testing.assert_array_equal(got.cells[0].data, want.cells[0].data)
+    np.testing.assert_array_equal(got.point_data["temperature_C"], values)
+    for name in ("part", "material", "stress_MPa"):
+        np.testing.assert_array_equal(got.cell_data[name][0], want.cell_data[name][0])
+    assert sorted(got.field_data) == sorted(want.field_data)
+    for name, ids in want.field_data.items():
+        np.testing.assert_array_equal(got.field_data[name], ids)
+    assert got.field_data["part:die"][0] == list(package.parts).index("die")
+
 ZOO = [(skfem.MeshHex, skfem.ElementHex1), (skfem.MeshHex, skfem.ElementHexS2),
        (skfem.MeshHex, skfem.ElementHex2), (skfem.MeshQuad, skfem.ElementQuad1),
        (skfem.MeshQuad, skfem.ElementQuad2), (skfem.MeshTet, skfem.ElementTetP1),
@@ -497,3 +522,71 @@ def test_vtu_blocks_compressed_on_threads_are_the_same_bytes(monkeypatch, tmp_pa
     mesh = meshio.read(tmp_path / "big.vtu")
     np.testing.assert_array_equal(mesh.points, points)
     np.testing.assert_array_equal(mesh.point_data["x"], points[:, 0])
+
+
+def _block_sizes(vtu: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uncompressed, compressed) bytes of each zlib block of array ``name`` in a vtu."""
+    import base64
+
+    text = vtu.decode()
+    start = text.index(f'Name="{name}"')
+    data = text[text.index(">", start) + 1:text.index("</DataArray>", start)]
+    blocks = int(np.frombuffer(base64.b64decode(data[:16])[:8], dtype="<u8")[0])
+    length = 4 * -(-(3 + blocks) * 8 // 3)  # the header's base64, padded
+    header = np.frombuffer(base64.b64decode(data[:length]), dtype="<u8")
+    full, last = int(header[1]), int(header[2])
+    return np.array([full] * (blocks - 1) + [last]), header[3:]
+
+
+def test_incompressible_blocks_are_stored_and_every_reader_gets_the_same_values(tmp_path):
+    """A block whose first 64 KiB zlib cannot shrink below 90 % (random doubles, like a
+    computed stress field) is stored (zlib level 0), the others compressed: meshio and VTK
+    read both back to the bit."""
+    rng = np.random.default_rng(6)
+    points = rng.standard_normal((100_000, 3))  # 2.4 MB of random doubles: three blocks
+    cells = np.arange(100_000).reshape(-1, 4)  # 0.8 MB of counting int64: compresses
+    vtu = vtu_bytes(points, "tetra", cells, point_data={"x": points[:, 0]})
+    raw, packed = _block_sizes(vtu, "Points")
+    assert len(raw) == 3 and np.all(packed >= raw)  # stored: the bytes plus zlib's framing
+    assert np.all(packed < raw + 100)
+    raw, packed = _block_sizes(vtu, "connectivity")
+    assert packed.sum() < 0.3 * raw.sum()  # compressed
+    (tmp_path / "mixed.vtu").write_bytes(vtu)
+    mesh = meshio.read(tmp_path / "mixed.vtu")
+    np.testing.assert_array_equal(mesh.points, points)
+    np.testing.assert_array_equal(mesh.cells[0].data, cells)
+    np.testing.assert_array_equal(mesh.point_data["x"], points[:, 0])
+    vtk = pytest.importorskip("vtk")
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader.SetFileName(str(tmp_path / "mixed.vtu"))
+    reader.Update()
+    grid = reader.GetOutput()
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetPoints().GetData()), points)
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetPointData().GetArray("x")),
+                                  points[:, 0])
+    np.testing.assert_array_equal(vtk_to_numpy(grid.GetCells().GetConnectivityArray()),
+                                  cells.ravel())
+
+
+@pytest.mark.parametrize("which", ["run3d", "run2d"])
+def test_pieces_made_on_threads_are_the_same_files(which, request, monkeypatch):
+    """Box meshes: the parts' pieces are made on every core, largest first; the same files
+    in the same order as one after the other, and every piece really went to a thread."""
+    run = request.getfixturevalue(which)
+    package, thermal, mechanical = run.package, run.thermal, run.mechanical
+    pieces = paraview.part_pieces(package, paraview.export_space(thermal, mechanical))
+    assert len(pieces) >= 5
+    made = []
+    original = paraview.piece_file
+    monkeypatch.setattr(paraview, "piece_file", lambda *args: (
+        made.append(threading.current_thread().name), original(*args))[1])
+    files = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("THERMOMECH_NUM_THREADS", threads)
+        made.clear()
+        files.append(paraview.multiblock_files("r", package, pieces, thermal, mechanical))
+    assert list(files[0]) == list(files[1]) and files[0] == files[1]
+    assert len(made) == len(pieces)
+    assert all(name.startswith("thermomech-apart") for name in made)

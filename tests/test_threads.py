@@ -53,3 +53,22 @@ def test_thread_count_from_environment(monkeypatch):
 def test_map_ordered_keeps_order():
     assert list(map_ordered(lambda i: i * i, range(20), threads=3)) == [i * i for i in range(20)]
     assert list(map_ordered(lambda i: -i, range(5), threads=1)) == [0, -1, -2, -3, -4]
+
+
+def test_map_apart_keeps_the_order_of_the_items():
+    """Results in the items' order whatever order they ran in; its own pool, so the
+    function may use map_ordered's shared pool (no thread waits on itself)."""
+    from thermomech.threads import map_apart, map_ordered
+
+    started = []
+
+    def work(n):
+        started.append(n)
+        return sum(map_ordered(lambda k: k * k, range(n), threads=2))
+
+    items = [3, 50, 7, 20]
+    expected = [sum(k * k for k in range(n)) for n in items]
+    assert map_apart(work, items, 1) == expected and started == items  # one thread: in turn
+    started.clear()
+    assert map_apart(work, items, 2, first=lambda n: -n) == expected
+    assert sorted(started) == sorted(items)

@@ -95,7 +95,9 @@ class ElasticModel:
                     + self.cte_above[p].T[:, :, None] * above)
 
         reference = np.broadcast_to(self.stress_free[part][:, None], shape)
-        strain = integral(T, part) - integral(reference, part)
+        # one part (a ParaView piece): its constants once, broadcast (the same products)
+        one = part[:1] if len(part) and np.all(part == part[0]) else part
+        strain = integral(T, one) - integral(reference, one)
         for p, table in enumerate(self.cte_tables):
             if table is None or not np.any(part == p):
                 continue
@@ -124,7 +126,7 @@ class ElasticModel:
         strain = voigt_strain(grad)
         eth = self.thermal_strain(part, T)
         if self.dimension == 3:
-            full = strain.copy()
+            full = strain  # voigt_strain made a new array: no copy
             full[:3] -= eth
             return apply_per_part(self.stiffness, part, full)
         out = np.zeros((6,) + strain.shape[1:])
@@ -146,8 +148,11 @@ def apply_per_part(matrices: np.ndarray, part: np.ndarray, vectors: np.ndarray) 
 
     matrices : (parts, m, n); part : (cells,); vectors : (n, cells, ...) -> (m, cells, ...).
     """
+    parts = np.unique(part)
+    if len(parts) == 1:  # one part (a ParaView piece): no masked copies in and out
+        return np.tensordot(matrices[parts[0]], vectors, axes=(1, 0))
     out = np.zeros((matrices.shape[1],) + vectors.shape[1:])
-    for p in np.unique(part):  # parts, not cells
+    for p in parts:  # parts, not cells
         mask = part == p
         out[:, mask] = np.tensordot(matrices[p], vectors[:, mask], axes=(1, 0))
     return out

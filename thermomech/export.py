@@ -1,4 +1,4 @@
-"""Writing results for other tools: VTU / XDMF meshes with fields (meshio), JSON summaries.
+"""Writing results for other tools: VTU (vtk_xml) and XDMF (meshio) meshes, JSON summaries.
 
 Every writer is atomic (``files.atomic_path`` / ``atomic_files``): it writes temporary files
 next to the target and renames them, so a failed run never leaves half a file behind.
@@ -16,18 +16,15 @@ import numpy as np
 from .files import atomic_files, write_atomically
 from .meshing import MeshedPackage
 from .paraview import vtk_connectivity
+from .vtk_xml import vtu_bytes
 
 
-def to_meshio(package: MeshedPackage, point_data: Mapping[str, np.ndarray] | None = None,
-              cell_data: Mapping[str, np.ndarray] | None = None):
-    """A ``meshio.Mesh`` with cell data ``part`` and ``material`` (integer ids) plus fields.
-
-    2D meshes (coordinates (x, z)) are written as the plane y = 0 in 3D space, so ParaView
-    shows the section where it lies in the package. Point data are values at mesh vertices
-    (first ``nvertices`` entries); cell data one value (or row) per cell.
-    """
-    import meshio
-
+def mesh_arrays(package: MeshedPackage, point_data: Mapping[str, np.ndarray] | None = None,
+                cell_data: Mapping[str, np.ndarray] | None = None) -> dict:
+    """What :func:`to_meshio` and the ``.vtu`` writer write: ``points`` (n, 3),
+    ``cell_type`` (meshio's name), ``cells`` (cells, nodes) in VTK's node order,
+    ``point_data``, ``cell_data`` (``part``, ``material`` ids first) and ``field_data``
+    (``part:<name>`` / ``material:<name>`` -> [id, dim])."""
     mesh = package.mesh
     points = mesh.p.T
     if points.shape[1] == 2:
@@ -43,11 +40,26 @@ def to_meshio(package: MeshedPackage, point_data: Mapping[str, np.ndarray] | Non
     points_data = {k: np.asarray(v)[..., :nvert] if np.asarray(v).shape[-1] != nvert
                    and np.asarray(v).ndim == 1 else np.asarray(v)
                    for k, v in (point_data or {}).items()}
-    out = meshio.Mesh(points, [(cell_type, t)], point_data=points_data,
-                      cell_data={k: [v] for k, v in cells.items()})
-    out.field_data = {f"part:{p}": np.array([i, mesh.dim()]) for i, p in enumerate(package.parts)}
-    out.field_data.update({f"material:{m}": np.array([i, mesh.dim()])
-                           for i, m in enumerate(materials)})
+    field = {f"part:{p}": np.array([i, mesh.dim()]) for i, p in enumerate(package.parts)}
+    field.update({f"material:{m}": np.array([i, mesh.dim()]) for i, m in enumerate(materials)})
+    return {"points": points, "cell_type": cell_type, "cells": t, "point_data": points_data,
+            "cell_data": cells, "field_data": field}
+
+
+def to_meshio(package: MeshedPackage, point_data: Mapping[str, np.ndarray] | None = None,
+              cell_data: Mapping[str, np.ndarray] | None = None):
+    """A ``meshio.Mesh`` with cell data ``part`` and ``material`` (integer ids) plus fields.
+
+    2D meshes (coordinates (x, z)) are written as the plane y = 0 in 3D space, so ParaView
+    shows the section where it lies in the package. Point data are values at mesh vertices
+    (first ``nvertices`` entries); cell data one value (or row) per cell.
+    """
+    import meshio
+
+    a = mesh_arrays(package, point_data, cell_data)
+    out = meshio.Mesh(a["points"], [(a["cell_type"], a["cells"])], point_data=a["point_data"],
+                      cell_data={k: [v] for k, v in a["cell_data"].items()})
+    out.field_data = a["field_data"]
     return out
 
 
@@ -55,8 +67,18 @@ def write_mesh(package: MeshedPackage, path: str | os.PathLike,
                point_data: Mapping[str, np.ndarray] | None = None,
                cell_data: Mapping[str, np.ndarray] | None = None) -> Path:
     """Write VTU, XDMF or any meshio format chosen by the suffix, atomically (companion
-    files a format writes beside the target, such as an ``.h5``, too)."""
+    files a format writes beside the target, such as an ``.h5``, too).
+
+    ``.vtu`` goes through ``vtk_xml.vtu_bytes`` (the arrays of :func:`to_meshio`, which
+    meshio reads back the same): meshio's writer compresses at zlib level 6 in 32 KiB
+    blocks, 0.12 s of its 0.18 s CPU for result.vtu at 562k unknowns."""
     path = Path(path)
+    if path.suffix == ".vtu":
+        a = mesh_arrays(package, point_data, cell_data)
+        data = vtu_bytes(a["points"], a["cell_type"], a["cells"], point_data=a["point_data"],
+                         cell_data=a["cell_data"], field_data=a["field_data"])
+        write_atomically(path, data)
+        return path
     mesh = to_meshio(package, point_data, cell_data)
     # XDMF with inline XML data: one self-contained file, no HDF5 dependency
     options = {"data_format": "XML"} if path.suffix == ".xdmf" else {}

@@ -160,10 +160,14 @@ def von_mises(stress: np.ndarray) -> np.ndarray:
 
 def principal_stresses(stress: np.ndarray) -> np.ndarray:
     """(3, ...) principal stresses, ascending, of (6, ...) Voigt stresses."""
-    sxx, syy, szz, syz, sxz, sxy = stress
-    tensor = np.stack([np.stack([sxx, sxy, sxz], -1), np.stack([sxy, syy, syz], -1),
-                       np.stack([sxz, syz, szz], -1)], -2)
+    tensor = np.empty(stress.shape[1:] + (3, 3))
+    for (i, j), k in _VOIGT.items():  # 9 copies, no nested stacks
+        tensor[..., i, j] = stress[k]
     return np.moveaxis(np.linalg.eigvalsh(tensor), -1, 0)
+
+
+_VOIGT = {(0, 0): 0, (1, 1): 1, (2, 2): 2, (1, 2): 3, (2, 1): 3, (0, 2): 4, (2, 0): 4,
+          (0, 1): 5, (1, 0): 5}
 
 
 def part_maxima(result: WarpageResult, stress: np.ndarray | None = None) -> dict[str, dict]:

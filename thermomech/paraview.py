@@ -39,6 +39,7 @@ from .mechanical_metrics import principal_stresses, von_mises
 from .meshing import MeshedPackage
 from .results import ThermalResult, WarpageResult
 from .thermal import conductivity_field, is_nonlinear
+from .threads import map_apart, thread_count
 from .vtk_xml import pvd_bytes, vtm_bytes, vtu_bytes
 
 # --- VTK's node order --------------------------------------------------------------------
@@ -143,6 +144,9 @@ class Piece:
     pair_local: np.ndarray | None = None
     owner_pair: np.ndarray | None = None
     reference: np.ndarray | None = None
+    # mesh id -> (mesh, (c, dim, dim) inverse Jacobians at the cells' centres): pair_values
+    inverses: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     def recovered(self, values: np.ndarray) -> np.ndarray:
         """(k, n) the mean over each point's cells of pair values (k, c * nodes)."""
@@ -232,24 +236,32 @@ def pair_values(space: Space, values: np.ndarray, piece: Piece
     phi = np.array([t[0] for t in tables])  # (nloc, export nodes)
     dphi = np.array([t[1] for t in tables])  # (nloc, dim, export nodes)
     cells, values = piece.cells, np.asarray(values)
-    nodes = len(piece.pair_cell) // max(len(cells), 1)
-    value, grad = np.empty((ncomp, len(piece.pair_cell))), np.empty((ncomp, dim,
-                                                                     len(piece.pair_cell)))
-    mapping, centre = space.mesh._mapping(), np.full((dim, 1), 0.5)
+    pairs = len(piece.pair_cell)
+    nodes, value, grad = pairs // max(len(cells), 1), np.empty((ncomp, pairs)), np.empty(
+        (ncomp, dim, pairs))
+    kept = piece.inverses.get(id(space.mesh))
+    if kept is None or kept[0] is not space.mesh:  # one matrix per (affine, box) cell
+        kept = piece.inverses[id(space.mesh)] = (space.mesh, np.linalg.inv(np.moveaxis(
+            space.mesh._mapping().DF(np.full((dim, 1), 0.5), tind=cells)[..., 0], -1, 0)))
     step = max(1, CHUNK // max(nodes, 1))
     for start in range(0, len(cells), step):  # a loop over chunks of CHUNK pairs
         chunk = cells[start:start + step]
-        rows = slice(start * nodes, (start + len(chunk)) * nodes)
+        c, rows = len(chunk), slice(start * nodes, (start + len(chunk)) * nodes)
         # vector dofs interleave: local dof ncomp * k + c is component c of function k
         local = values[space.dofs.element_dofs[:, chunk]].reshape(nloc, -1)  # (k, s c)
-        inverse = np.linalg.inv(np.moveaxis(mapping.DF(centre, tind=chunk)[..., 0], -1, 0))
-        at = piece.pair_local[rows].reshape(len(chunk), nodes)
-        which = np.arange(len(chunk))[:, None]
-        shape = (-1, ncomp, len(chunk))
-        value[:, rows] = np.swapaxes((phi.T @ local).reshape(shape), 0, 1)[:, at, which
-                                                                           ].reshape(ncomp, -1)
-        ref = np.moveaxis((dphi.reshape(nloc, -1).T @ local).reshape((dim,) + shape), 2, 0)
-        ref = ref[:, :, at, which]  # (s, reference axis, c, nodes)
+        inverse = kept[1][start:start + step]
+        at = piece.pair_local[rows].reshape(c, nodes)
+        if np.all(at == at[:1]):  # one local order (box meshes): the tables' columns in it
+            value[:, rows] = (phi[:, at[0]].T @ local).reshape(nodes, ncomp, c).transpose(
+                1, 2, 0).reshape(ncomp, -1)
+            ref = (dphi[:, :, at[0]].reshape(nloc, -1).T @ local).reshape(
+                dim, nodes, ncomp, c).transpose(2, 0, 3, 1)  # (s, reference axis, c, nodes)
+        else:
+            which, shape = np.arange(c)[:, None], (-1, ncomp, c)
+            value[:, rows] = np.swapaxes((phi.T @ local).reshape(shape), 0, 1)[
+                :, at, which].reshape(ncomp, -1)
+            ref = np.moveaxis((dphi.reshape(nloc, -1).T @ local).reshape((dim,) + shape), 2,
+                              0)[:, :, at, which]
         for j in range(dim):  # physical axis j: sum over reference axes i of dX_i/dx_j
             grad[:, j, rows] = sum(inverse[:, i, j, None] * ref[:, i] for i in range(dim)
                                    ).reshape(ncomp, -1)
@@ -365,10 +377,20 @@ def multiblock_files(name: str, package: MeshedPackage, pieces: dict[str, Piece]
     files = file_names(list(pieces))
     k = cell_conductivity(thermal) if thermal is not None else None
     stem = name.rsplit("/", 1)[-1]
+    def make(part: str) -> bytes:
+        return piece_file(pieces[part], package.parts.index(part), package, thermal,
+                          mechanical, k)
+
     with reused_mappings():  # the fields share the nodes' reference coordinates
-        out = {f"{name}/{files[part]}.vtu": piece_file(
-            piece, package.parts.index(part), package, thermal, mechanical, k)
-            for part, piece in pieces.items()}
+        spaces = [r.space for r in (thermal, mechanical) if r is not None] + (
+            [mechanical.temperature.space] if isinstance(
+                getattr(mechanical, "temperature", None), Field) else [])
+        # on every core, largest first (numpy and zlib release the GIL): the same bytes;
+        # off box meshes one thread (reused_mappings' few entries would be pushed out)
+        made = map_apart(make, list(pieces), thread_count() if all(
+            by_reference(space, piece) for space in spaces for piece in pieces.values())
+            else 1, first=lambda part: -len(pieces[part].pair_cell))
+    out = {f"{name}/{files[part]}.vtu": data for part, data in zip(pieces, made)}
     out[f"{name}.vtm"] = vtm_bytes([(part, f"{stem}/{files[part]}.vtu") for part in pieces])
     return out
 

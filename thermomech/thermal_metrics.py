@@ -35,9 +35,15 @@ def die_parts(result: ThermalResult) -> list[str]:
 
 def part_max_temperatures(result: ThermalResult) -> dict[str, float]:
     """Largest nodal temperature of every part, degC."""
-    package, dofs = result.package, result.space.element_dofs
-    return {p: float(result.temperature[np.unique(dofs[:, package.part_cells(p)])].max())
-            for p in package.parts if p in package.mesh.subdomains}
+    package = result.package
+    return {p: part_max_temperature(result, p) for p in package.parts
+            if p in package.mesh.subdomains}
+
+
+def part_max_temperature(result: ThermalResult, part: str) -> float:
+    """Largest nodal temperature of ``part``, degC (over its cells' dofs)."""
+    dofs = result.space.element_dofs[:, result.package.part_cells(part)]
+    return float(result.temperature[dofs].max())
 
 
 def part_mean_temperatures(result: ThermalResult) -> dict[str, float]:
@@ -49,8 +55,7 @@ def part_mean_temperatures(result: ThermalResult) -> dict[str, float]:
 
 def junction_temperature(result: ThermalResult) -> float:
     """Largest die temperature T_j, degC."""
-    maxima = part_max_temperatures(result)
-    return max(maxima[d] for d in die_parts(result))
+    return max(part_max_temperature(result, d) for d in die_parts(result))
 
 
 def surface_mean_temperature(result: ThermalResult, surface: str) -> float:

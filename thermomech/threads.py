@@ -116,6 +116,20 @@ def map_ordered(function: Callable, items: Iterable, threads: int | None = None)
         yield future.result()
 
 
+def map_apart(function: Callable, items: list, threads: int, first=None) -> list:
+    """``[function(item) for item in items]`` on ``threads`` threads of a pool of their own
+    (``function`` may use :func:`map_ordered`'s shared pool without waiting on itself),
+    started in the order of the key ``first`` (e.g. the largest item first); results in
+    the order of ``items``."""
+    if threads <= 1 or len(items) < 2:
+        return [function(item) for item in items]
+    with cf.ThreadPoolExecutor(min(threads, len(items)),
+                               thread_name_prefix="thermomech-apart") as pool:
+        futures = {i: pool.submit(function, items[i])
+                   for i in sorted(range(len(items)), key=lambda i: first(items[i]))}
+        return [futures[i].result() for i in range(len(items))]
+
+
 def row_bounds(A: sp.csr_matrix, parts: int) -> np.ndarray:
     """(parts + 1,) row boundaries splitting CSR ``A`` into blocks of nearly equal nonzeros."""
     targets = np.linspace(0, A.nnz, parts + 1)
