@@ -76,3 +76,46 @@ def test_console_script_runs(model_file, tmp_path):
                              str(tmp_path / "m.vtu")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert Path(tmp_path / "m.vtu").exists()
+
+
+def test_the_command_starts_without_numpy_or_scipy():
+    """``thermomech`` parses its arguments (and starts ``run``'s figure helper) before it
+    imports NumPy, SciPy, scikit-fem or matplotlib: the helper's own imports then run beside
+    the run's (docs/performance.md)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, thermomech.cli; thermomech.cli.build_parser(); print(sorted(m for m "
+            "in ('numpy', 'scipy', 'skfem', 'matplotlib', 'meshio') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_run_as_a_command_prints_everything_and_writes_every_file(tmp_path):
+    """``python -m thermomech run``, stdout a pipe: the figure helper draws the figures, and
+    the process, which leaves out Python's teardown after a run (``cli.command``), has
+    flushed every line and written every file when it exits."""
+    import dataclasses
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from thermomech.model_file import dump_model, load_model
+
+    loaded = load_model(Path(__file__).resolve().parents[1] / "meshes" / "flip_chip.toml")
+    dump_model(loaded.with_values(mesh=dataclasses.replace(loaded.mesh, target_size=1e-3)),
+               tmp_path / "model.toml")
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # block-buffered
+    done = subprocess.run([sys.executable, "-m", "thermomech", "run", str(tmp_path / "model.toml"),
+                           "--out", str(out)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-2].startswith("times: mesh") and "outputs" in lines[-2]
+    assert lines[-1] == (f"-> {out}/summary.json, {out}/report.html, {out}/result.vtm, "
+                         f"{out}/result.vtu, {out}/figures/")
+    assert json.loads((out / "summary.json").read_text())["mechanical"]["warpage_um"]
+    assert len(list((out / "figures").glob("*.png"))) >= 10
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")

@@ -148,3 +148,31 @@ def test_maps_keep_the_standard_height_and_lose_the_unused_width():
     assert drawn[0] <= PAD + 2 and pixels.shape[1] - 1 - drawn[-1] <= PAD + 2
     plain = _png(FigureSpec("plot", "", lambda ax: ax.plot([0, 1], [0, 1])[0].axes))
     assert plain.shape == (round(FIGSIZE[1] * DPI), round(FIGSIZE[0] * DPI))
+
+
+def test_figure_pngs_have_the_pixels_of_matplotlib_s_own_writer(monkeypatch):
+    """``render`` writes opaque figures as RGB PNGs at a fast zlib level
+    (``figures.PNG_LEVEL``): the pixels, size, text chunk and resolution of matplotlib's
+    RGBA PNG of the same figure."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    from thermomech.plotting import figures
+    from thermomech.plotting.figures import FigureSpec, render
+
+    def section(ax):
+        x = np.linspace(0.0, 1.0, 9)
+        image = ax.pcolormesh(x, x, np.add.outer(x, x ** 2), shading="gouraud")
+        ax.figure.colorbar(image, ax=ax, label="temperature (°C)")
+        ax.set_title("a section")
+        return ax
+
+    spec = FigureSpec("section", "", section)
+    ours = Image.open(io.BytesIO(render(spec)))
+    monkeypatch.setattr(figures, "_canvas_class", lambda: FigureCanvasAgg)
+    theirs = Image.open(io.BytesIO(render(spec)))
+    assert ours.mode == "RGB" and theirs.mode == "RGBA"
+    assert ours.size == theirs.size and ours.info == theirs.info
+    assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(theirs))

@@ -36,12 +36,17 @@ def test_the_one_call_run_and_the_solvers_are_public():
 
 def test_names_and_submodules_load_on_first_use():
     """``import thermomech`` is lazy (PEP 562) yet reads as before: a public name, a
-    subpackage, and ``submodel`` the function (also the name of its module)."""
+    subpackage, and ``submodel`` the function (also the name of its module), also once
+    the module is imported; ``thermomech.study`` is lazy too."""
     import subprocess
     import sys
 
     code = ("import sys, thermomech; assert 'thermomech.characterization' not in sys.modules; "
+            "assert 'scipy' not in sys.modules; "
             "assert callable(thermomech.submodel) and callable(thermomech.material_point); "
+            "import thermomech.submodel, thermomech.material_point; "
+            "assert callable(thermomech.submodel) and callable(thermomech.material_point); "
+            "import thermomech.study; assert 'thermomech.study.definition' not in sys.modules; "
             "assert thermomech.study.run_study is thermomech.run_study; "
             "assert not hasattr(thermomech, 'no_such_name'); print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -8,12 +8,27 @@ imports, docs/performance.md); ``from thermomech import X`` works as before.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
-# imported now: these names are also modules, and importing the module later would set the
-# package attribute to the module instead of the function
-from .material_point import material_point
-from .submodel import submodel, thermal_submodel
+FUNCTION_MODULES = frozenset({"material_point", "submodel"})
+"""Modules named like the function they define: ``thermomech.submodel`` is the function."""
+
+
+class _Package(types.ModuleType):
+    """The package module: importing ``thermomech.submodel`` (the module) sets the package
+    attribute to the module; the function of the same name is kept instead. So these two
+    load on first use too: the ``thermomech`` command starts its figure helper before
+    SciPy and scikit-fem are imported (docs/performance.md)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in FUNCTION_MODULES and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # the names for type checkers and editors
     from .analysis import Run, run_model, summarize
@@ -22,6 +37,7 @@ if TYPE_CHECKING:  # the names for type checkers and editors
     from .errors import ModelError, SolverError
     from .geometry import Box, Layout
     from .material_library import LIBRARY, library_material
+    from .material_point import material_point
     from .materials import Material
     from .mechanical_loads import MechanicalLoads, PrescribedDisplacement, Support
     from .mechanics import solve_warpage, solve_warpage_curve
@@ -35,6 +51,7 @@ if TYPE_CHECKING:  # the names for type checkers and editors
     from .solder_creep import solder_creep_material
     from .solder_life import engelmaier_cycles, engelmaier_shear_strain
     from .study import StudyTable, define_study, load_study, run_study
+    from .submodel import submodel, thermal_submodel
     from .thermal import solve_thermal, solve_transient
     from .thermal_loads import Convection, FixedTemperature, ThermalLoads
     from .viscoelastic import Viscoelastic
@@ -85,6 +102,9 @@ _SOURCES = {
     "FixedTemperature": "thermal_loads",
     "ThermalLoads": "thermal_loads",
     "Viscoelastic": "viscoelastic",
+    "material_point": "material_point",
+    "submodel": "submodel",
+    "thermal_submodel": "submodel",
 }
 """Public name -> the module that defines it."""
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .diagnostics import run_warnings
-from .export import json_bytes, write_mesh
 from .files import OutputFolder
 from .mechanical_metrics import (
     mechanical_summary,
@@ -31,7 +30,6 @@ from .mechanical_metrics import (
 from .mechanics import quadrature_stress, solve_warpage, solve_warpage_curve
 from .meshing import MeshedPackage
 from .model_file import Model, mesh_model
-from .paraview import history_files, result_files
 from .progress import report_iterations, stage
 from .provenance import provenance
 from .results import ThermalResult, WarpageResult
@@ -326,6 +324,8 @@ def analyse(model: Model) -> dict[str, float]:
 
 
 def _write_vtu(run: Run, folder: OutputFolder) -> None:  # vertex fields, parts, cell stress
+    from .export import write_mesh
+
     with stage("write result.vtu"):
         point_data, cell_data, nvert = {}, {}, run.package.mesh.p.shape[1]
         if run.thermal is not None:
@@ -339,7 +339,11 @@ def _write_vtu(run: Run, folder: OutputFolder) -> None:  # vertex fields, parts,
 
 def paraview_files(run: Run, meshes: bool = True) -> dict[str, bytes]:
     """Path -> content of a run's ParaView files: result.vtm and its series (``meshes``),
-    process_history.pvd (a process history)."""
+    process_history.pvd (a process history). The writers are imported here, not before the
+    mesh: ``thermomech run`` meshes and solves sooner (``vtk_xml`` imports ``xml.sax`` and
+    with it ``urllib.request`` and ``ssl``)."""
+    from .paraview import history_files, result_files
+
     files = {}
     if meshes:  # named parts, quadratic cells, nodal stress
         files.update(result_files(run.package, run.thermal, run.mechanical, run.curve,
@@ -378,6 +382,8 @@ def write_outputs(run: Run, out_dir: str | Path | OutputFolder, *, figures: bool
 
 def _write_outputs(run: Run, folder: OutputFolder, figures: bool, figure_format: str,
                    report: bool, helper, meshes: bool) -> list[Path]:
+    from .export import json_bytes, write_mesh  # noqa: F401 - before the thread (imports)
+
     # the ParaView files are made on a thread while the summary is computed (numpy, zlib
     # and scikit-fem's einsums release the GIL); written here, in the usual order
     with cf.ThreadPoolExecutor(1, thread_name_prefix="thermomech-paraview") as pool:

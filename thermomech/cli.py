@@ -88,30 +88,19 @@ def cmd_show(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .analysis import RUN_FILES, format_summary, run_model, write_outputs
-    from .diagnostics import warning_lines
-    from .files import OutputFolder
-
     if args.backend == "petsc":
         from .distributed.command import run_command
 
         return run_command(args)
     if args.solver not in SERIAL_SOLVERS:
         raise ModelError("solver", f"{args.solver!r} is a solver of --backend petsc")
-    model = _load(args.model)
-    if model.thermal is None and model.mechanical is None:
-        raise ModelError("thermal", "the model has no [thermal] or [mechanical] section: "
-                                    "nothing to solve (thermomech mesh meshes it only)")
-    folder = OutputFolder(args.out, group="run", force=args.force, field="out")
-    folder.check(RUN_FILES)
+    # the figure helper first, before NumPy, SciPy and the model: its own start-up
+    # (matplotlib, SciPy, scikit-fem) runs on the other core meanwhile (docs/performance.md)
     with _figure_helper(not args.no_figures, args.figure_format) as helper:
-        run = run_model(model, solver=args.solver, source=args.model, helper=helper)
-        tick = time.perf_counter()
-        with folder:
-            write_outputs(run, folder, figures=not args.no_figures,
-                          figure_format=args.figure_format, helper=helper)
-            folder.commit()
-        output_seconds = time.perf_counter() - tick
+        folder, output_seconds = _solve_and_write(args, helper)
+    from .analysis import format_summary
+    from .diagnostics import warning_lines
+
     out = folder.directory
     # the summary just written (summarize again would recompute the stresses)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -121,6 +110,27 @@ def cmd_run(args) -> int:
     print(f"-> {out}/summary.json, {out}/report.html, {out}/result.vtm, {out}/result.vtu" + (
         "" if args.no_figures else f", {out}/figures/"))
     return 0
+
+
+def _solve_and_write(args, helper):
+    """``thermomech run``'s model solved and its outputs written: (the output folder, the
+    seconds the outputs took)."""
+    from .analysis import RUN_FILES, run_model, write_outputs
+    from .files import OutputFolder
+
+    model = _load(args.model)
+    if model.thermal is None and model.mechanical is None:
+        raise ModelError("thermal", "the model has no [thermal] or [mechanical] section: "
+                                    "nothing to solve (thermomech mesh meshes it only)")
+    folder = OutputFolder(args.out, group="run", force=args.force, field="out")
+    folder.check(RUN_FILES)
+    run = run_model(model, solver=args.solver, source=args.model, helper=helper)
+    tick = time.perf_counter()
+    with folder:
+        write_outputs(run, folder, figures=not args.no_figures,
+                      figure_format=args.figure_format, helper=helper)
+        folder.commit()
+    return folder, time.perf_counter() - tick
 
 
 def _figure_helper(wanted: bool, format: str):
@@ -417,5 +427,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def command() -> None:
+    """The ``thermomech`` command (the installed script, ``python -m thermomech``): ``main``,
+    then the exit. After a finished ``run`` (serial: no MPI to finalize) the process exits
+    without Python's interpreter teardown, once stdout and stderr are flushed: every file
+    is committed and the figure helper is stopped by then, and tearing down the modules a
+    run imports (NumPy, SciPy, scikit-fem, meshio) took 0.13-0.19 s of the run's wall time
+    (docs/performance.md)."""
+    import os
+
+    argv = sys.argv[1:]
+    code = main(argv)
+    if code == 0 and argv[:1] == ["run"] and "mpi4py" not in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    command()

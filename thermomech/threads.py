@@ -12,6 +12,9 @@ The thread count is ``THERMOMECH_NUM_THREADS``, else ``OMP_NUM_THREADS``, else t
 process may use; it is read at every call, so a parameter study's single-threaded workers
 (which set ``OMP_NUM_THREADS=1``) stay single-threaded. ``thermomech --threads N`` sets it
 (:func:`set_thread_count`, for BLAS / MKL / OpenMP too).
+
+NumPy and SciPy are imported where they are used: the command imports this module before
+it starts its figure helper, which should not wait for them (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-
-import numpy as np
-import scipy.sparse as sp
+from typing import TYPE_CHECKING
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import scipy.sparse as sp
 
 THREAD_VARIABLES = ("THERMOMECH_NUM_THREADS", "OMP_NUM_THREADS")
 """Environment variables that set the thread count, first found wins."""
@@ -132,6 +137,8 @@ def map_apart(function: Callable, items: list, threads: int, first=None) -> list
 
 def row_bounds(A: sp.csr_matrix, parts: int) -> np.ndarray:
     """(parts + 1,) row boundaries splitting CSR ``A`` into blocks of nearly equal nonzeros."""
+    import numpy as np
+
     targets = np.linspace(0, A.nnz, parts + 1)
     bounds = np.searchsorted(A.indptr, targets, side="left")
     bounds[0], bounds[-1] = 0, A.shape[0]
@@ -144,6 +151,8 @@ def row_block(A: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
     The arrays are assigned after construction: SciPy's constructor "prunes" (copies) a
     slice that is less than half of its base array, which made every row block a copy.
     """
+    import scipy.sparse as sp
+
     lo, hi = A.indptr[start], A.indptr[stop]
     block = sp.csr_matrix((stop - start, A.shape[1]), dtype=A.dtype)
     block.data, block.indices = A.data[lo:hi], A.indices[lo:hi]
@@ -171,6 +180,8 @@ class RowSplit:
 
     def matvec(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``A @ x`` for (n,) or (n, k) ``x``, written into ``out`` if given."""
+        import numpy as np
+
         if out is None:
             out = np.empty((self.shape[0],) + x.shape[1:], dtype=np.result_type(x, float))
         if self.threads == 1:
@@ -250,6 +261,8 @@ def banded_solve(factor: np.ndarray, r: np.ndarray) -> np.ndarray:
     """``(U^T U)^-1 r`` for an upper banded Cholesky factor ``U`` of ``dpbtrf`` ((kd + 1, m),
     Fortran order): LAPACK's ``dpbtrs`` without the GIL (so line solves run on threads),
     bitwise equal to SciPy's wrapper."""
+    import numpy as np
+
     function = _dpbtrs_nogil()
     if function is None or not factor.flags.f_contiguous or factor.dtype != np.float64:
         from scipy.linalg.lapack import dpbtrs

@@ -31,22 +31,56 @@ values: a changed design reuses every finished case with the same model), ``tabl
 folder are never touched).
 """
 
-from .command import add_study_arguments, run_study_command, study_main
-from .content import case_keys, check_parameters_matter
-from .definition import (
-    DEFAULT_MAX_CASES,
-    Design,
-    Parameter,
-    Study,
-    case_model,
-    define_study,
-    load_study,
-    study_hash,
-)
-from .designs import DESIGNS
-from .runner import connect_scheduler, export_table, run_case, run_study
-from .store import CaseResult, flatten_responses, read_cases
-from .table import StudyTable, read_csv
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names for type checkers and editors
+    from .command import add_study_arguments, run_study_command, study_main
+    from .content import case_keys, check_parameters_matter
+    from .definition import (
+        DEFAULT_MAX_CASES,
+        Design,
+        Parameter,
+        Study,
+        case_model,
+        define_study,
+        load_study,
+        study_hash,
+    )
+    from .designs import DESIGNS
+    from .runner import connect_scheduler, export_table, run_case, run_study
+    from .store import CaseResult, flatten_responses, read_cases
+    from .table import StudyTable, read_csv
+
+_SOURCES = {
+    "add_study_arguments": "command", "run_study_command": "command", "study_main": "command",
+    "case_keys": "content", "check_parameters_matter": "content",
+    "DEFAULT_MAX_CASES": "definition", "Design": "definition", "Parameter": "definition",
+    "Study": "definition", "case_model": "definition", "define_study": "definition",
+    "load_study": "definition", "study_hash": "definition",
+    "DESIGNS": "designs",
+    "connect_scheduler": "runner", "export_table": "runner", "run_case": "runner",
+    "run_study": "runner",
+    "CaseResult": "store", "flatten_responses": "store", "read_cases": "store",
+    "StudyTable": "table", "read_csv": "table",
+}
+"""Public name -> the module that defines it: loaded on first use (PEP 562), so the
+``thermomech`` command builds its ``study`` subcommand's arguments without importing the
+study machinery (and SciPy with it) before it starts a run (docs/performance.md)."""
+
+
+def __getattr__(name: str):
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})
+
 
 __all__ = [
     "DEFAULT_MAX_CASES",

@@ -10,14 +10,15 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import progress, threads
 from ..errors import ModelError
 from ..files import OutputFolder, recording_command
 from ..progress import stage
-from .definition import load_study
-from .runner import Analyse, run_study
-from .store import CASES, PLOTS_GROUP, read_cases
+
+if TYPE_CHECKING:
+    from .runner import Analyse
 
 
 def add_study_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -40,7 +41,12 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 def run_study_command(args: argparse.Namespace, analyse: Analyse) -> int:
     """Run the study of parsed ``args``: 0 all cases ok, 1 some failed, 2 bad input, 130
-    interrupted (Ctrl-C: the finished cases are kept; one line says how to resume)."""
+    interrupted (Ctrl-C: the finished cases are kept; one line says how to resume).
+    The study machinery is imported here: the ``thermomech`` command builds this
+    subcommand's arguments at every start."""
+    from .definition import load_study
+    from .runner import run_study
+
     try:
         study = load_study(args.study)
         check_plots(study, args.out, args.force)
@@ -67,6 +73,8 @@ def run_study_command(args: argparse.Namespace, analyse: Analyse) -> int:
 
 def interrupted_message(args: argparse.Namespace) -> str:
     """The one line an interrupted study prints: what is kept and how to resume."""
+    from .store import CASES, read_cases
+
     kept = len(read_cases(args.out)) if Path(args.out, CASES).is_file() else 0
     # the same run options, never --restart (it would discard the kept cases)
     options = [*(["--workers", str(args.workers)] if args.workers is not None else []),
@@ -88,6 +96,8 @@ PLOT_KINDS = ("vs_parameters", "tornado", "contour")
 def check_plots(study, out_dir, force: bool) -> None:
     """Refuse, before the first case, plot files in the way that thermomech did not write:
     every name the plots of ``study`` may take."""
+    from .store import PLOTS_GROUP
+
     names = list(study.responses) if study.responses else list(HEADLINE)
     files = [f"plots/{name.replace('/', '_')}_{kind}.png" for name in names
              for kind in PLOT_KINDS]
@@ -109,6 +119,7 @@ def write_plots(study, table, out_dir, *, force: bool = False) -> list:
 
     matplotlib.use("Agg")
     from ..plotting.study import plot_study
+    from .store import PLOTS_GROUP
 
     names = list(table.responses) if study.responses else [
         r for r in HEADLINE if r in table.responses]
