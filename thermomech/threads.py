@@ -240,6 +240,8 @@ def _dpttrs_nogil():
 def tridiagonal_solve(d: np.ndarray, e: np.ndarray, r: np.ndarray) -> np.ndarray:
     """``(L D L^T)^-1 r`` for the factor ``(d, e)`` of LAPACK ``dpttrf``: ``dpttrs`` without
     the GIL (line solves on threads), bitwise equal to SciPy's wrapper."""
+    import numpy as np
+
     function = _dpttrs_nogil()
     if function is None or not (d.flags.c_contiguous and e.flags.c_contiguous
                                 and d.dtype == e.dtype == np.float64):
