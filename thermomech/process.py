@@ -51,6 +51,7 @@ from . import process_temperature as thermal_steps
 from .elasticity import ElasticModel
 from .errors import ModelError
 from .fem import constraints, structured
+from .heap import freed_memory_kept
 from .mechanical_loads import MechanicalLoads, ProcessStep, check_steps, step_path
 from .mechanical_supports import support_dofs
 from .mechanics import generalized_blocks, generic_stiffness, solve_setup, thermal_load
@@ -172,12 +173,12 @@ def solve_process(package: MeshedPackage, loads: MechanicalLoads, *,
     check_durations(loads, present, package.parts, state.visco)
     state.creep, state.creep_points = creep_steps.creep_parts(setup, creep), {}
     creep_steps.check_creep(loads, present, list(package.parts), state.creep, state.field)
-    solver_cache = Systems()
-    out = []
-    for index, step in enumerate(loads.steps):
-        _change_parts(setup, state, step, present[index], activation == "strain_free",
-                      assembly)
-        out += _run_step(setup, loads, state, index, step, solver, assembly, solver_cache)
+    solver_cache, out = Systems(), []
+    with freed_memory_kept():  # the increments free and allocate the same large arrays
+        for index, step in enumerate(loads.steps):
+            _change_parts(setup, state, step, present[index], activation == "strain_free",
+                          assembly)
+            out += _run_step(setup, loads, state, index, step, solver, assembly, solver_cache)
     return ProcessResult(tuple(out))
 
 
