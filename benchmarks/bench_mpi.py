@@ -107,7 +107,7 @@ for name in ("cell_ranks", "thermal_space", "assemble_problem", "warpage_system"
              "Numbering", "local_rows", "steady_result", "warpage_results"):
     if hasattr(solves, name):
         wrap(solves, name)
-for name in ("owned_rows", "_petsc_matrix", "operator", "lines_on_finest", "solve",
+for name in ("owned_rows", "_split", "operator", "lines_on_finest", "solve",
              "residual", "gather"):
     wrap(system, name)
 init = smoother.LineSmoother.__init__
