@@ -171,6 +171,29 @@ def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
     assert done.stdout.count("junction temperature") == 1  # rank 0 alone prints
 
 
+@needs_mpi
+def test_two_ranks_equal_the_serial_2d_plane_strain(tmp_path):
+    """2D (blocks of 2 dofs, four z-line colours) on 2 ranks: each rank's dofs in the level
+    order, PETSc's matrix on the rank's arrays, the smoother sharing them; same junction
+    temperature and warpage as the serial (direct) run to 1e-8."""
+    text = (ROOT / "meshes/flip_chip.toml").read_text()
+    text = text.replace("dimension = 3", "dimension = 2").replace(
+        'target_size = "0.5 mm"', 'target_size = "0.2 mm"').replace(
+        "[mechanical]\n", '[mechanical]\nplane = "strain"\n')
+    model = tmp_path / "model.toml"
+    model.write_text(text)
+    serial = _serial(model, tmp_path / "serial")
+    done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
+                   "petsc", "--no-figures", "-q")
+    assert done.returncode == 0, done.stderr
+    mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
+    assert mpi["solver"]["mechanical"]["linear_solver"]["ranks"] == 2
+    assert _relative(mpi["thermal"]["junction_temperature_C"],
+                     serial["thermal"]["junction_temperature_C"]) < 1e-8
+    for surface, warpage in serial["mechanical"]["warpage_um"].items():
+        assert _relative(mpi["mechanical"]["warpage_um"][surface], warpage) < 1e-8
+
+
 def _pieces_equal_the_serial_vtu(out: Path, serial_vtu: Path, ranks: int) -> None:
     """The pvtu set: the index names one piece per rank with the arrays the pieces hold;
     the pieces together hold every cell once, and their vertex temperature and displacement
