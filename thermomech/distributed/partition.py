@@ -9,7 +9,10 @@ many ranks (``benchmarks/bench_mpi.py`` measures both; docs/performance.md).
 
 Dofs: a dof shared by cells of several ranks belongs to the lowest of them. All dofs are
 renumbered rank by rank (:class:`Numbering`), so each rank's rows of the distributed matrix
-are one contiguous block, as PETSc wants; within a rank the dofs keep their relative order.
+are one contiguous block, as PETSc wants; within a rank the dofs keep their relative order
+or, given ``within`` (the backend passes the multigrid's level order of the tensor grid),
+that order: then a rank's diagonal block of the matrix is the z-line smoother's level
+matrix as it stands, with no copy (``distributed.smoother``).
 """
 
 from __future__ import annotations
@@ -77,17 +80,21 @@ def owners(element_dofs: np.ndarray, cell_rank: np.ndarray, n: int) -> np.ndarra
 class Numbering:
     """Every dof renumbered rank by rank; the free (unconstrained) dofs in that order.
 
-    owner : (n,) rank of each dof; fixed : sorted constrained dofs; size : ranks.
+    owner : (n,) rank of each dof; fixed : sorted constrained dofs; size : ranks; within :
+    (n,) all dofs in the order each rank keeps its own, or None (their own numbering).
     """
 
     owner: np.ndarray
     fixed: np.ndarray
     size: int
+    within: np.ndarray | None = None
 
     @functools.cached_property
     def order(self) -> np.ndarray:
         """(n,) old dof of each new position: the dofs of rank 0, then rank 1, ..."""
-        return np.argsort(self.owner, kind="stable")
+        if self.within is None:
+            return np.argsort(self.owner, kind="stable")
+        return self.within[np.argsort(self.owner[self.within], kind="stable")]
 
     @functools.cached_property
     def position(self) -> np.ndarray:

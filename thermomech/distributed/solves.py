@@ -31,6 +31,7 @@ from ..errors import ModelError, SolverError
 from ..fem import structured
 from ..fem.assembly import choose_assembly, unit_cell_weights
 from ..fem.grid_assembly import assemble_on_grid
+from ..fem.multigrid import level_order
 from ..fem.solve import Solution
 from ..heat_problem import assemble_problem, check_heat_path
 from ..mechanics import warpage_results, warpage_system
@@ -89,7 +90,7 @@ def _heat_setup(comm, package, loads, cell_rank):
     problem = assemble_problem(package, loads, basis, assembly)
     check_heat_path(list(problem.boundaries))
     numbering = Numbering(owners(basis.element_dofs, cell_rank, basis.N), problem.fixed_dofs,
-                          comm.size)
+                          comm.size, level_order(basis.grid))
     return problem, numbering
 
 
@@ -200,7 +201,7 @@ def _warpage_setup(comm, package, loads, temperatures, cell_rank):
     if not basis.is_box:
         raise ModelError("backend", "--backend petsc needs a box mesh of thermomech's mesher")
     numbering = Numbering(owners(basis.element_dofs, cell_rank, basis.N), built.fixed,
-                          comm.size)
+                          comm.size, level_order(basis.grid))
     return built, numbering
 
 
