@@ -12,7 +12,9 @@ never trim it while the sequence runs, and grow it in 256 MiB steps; on the way 
 defaults come back and ``malloc_trim`` returns the free heap to the system. Resident
 memory then stays at the sequence's peak until it ends (flat over the increments, not
 growing: a freed block is reused by the next of its size). Nothing else changes: the same
-arithmetic, the same numbers.
+arithmetic, the same numbers. The heap keeps the address space after the trim, so a large
+block allocated later may be served from it and is then given back at glibc's next trim,
+not when it is freed.
 
 Elsewhere (no glibc: macOS, Windows, musl) it does nothing. The MPI backend does the
 opposite once PETSc is initialized (``distributed.mpi.large_blocks_mapped``).
