@@ -13,7 +13,7 @@ import numpy as np
 import skfem
 import skfem.helpers
 
-from thermomech.fem import structured
+from thermomech.fem import structured, unit_cell
 from thermomech.fem.space import space_of
 from thermomech.material_library import LIBRARY
 from thermomech.materials import elasticity_matrix
@@ -69,8 +69,8 @@ def warpage(package):
 
 def main():
     layout = FlipChipSpec().layout(LIBRARY)
-    structured.reference(structured._element_key(skfem.ElementHex1()))
-    structured.reference(structured._element_key(skfem.ElementVector(skfem.ElementHexS2())))
+    unit_cell.reference(unit_cell.element_key(skfem.ElementHex1()))
+    unit_cell.reference(unit_cell.element_key(skfem.ElementVector(skfem.ElementHexS2())))
     print(f"{'problem':>8} {'cells':>9} {'unknowns':>10} {'generic s':>10} {'structured s':>13} "
           f"{'ratio':>6}")
     for name, maker, size in (("heat", heat, 0.1e-3), ("heat", heat, 0.06e-3),

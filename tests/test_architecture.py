@@ -25,7 +25,7 @@ LAYERS = {
     "environments": 3, "submodel_spec": 3,
     "solder_life": 1, "solder_creep": 3, "reliability_spec": 3, "board_mechanics": 3,
     "fem.grid_assembly": 3, "fem.cell_operator": 3,
-    "model_file": 4, "fem.structured": 4, "schema": 4, "creep_paths": 4,
+    "model_file": 4, "fem.unit_cell": 4, "fem.structured": 4, "schema": 4, "creep_paths": 4,
     "fem.constraints": 5, "fem.assembly": 5, "fem.solve": 5, "results": 5,
     "heat_sources": 5, "mechanical_supports": 5, "heat_problem": 5, "elasticity": 5,
     "thermal": 6, "mechanics": 6,

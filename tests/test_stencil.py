@@ -15,7 +15,7 @@ import pytest
 import skfem
 
 from thermomech import thermal
-from thermomech.fem import stencil, structured
+from thermomech.fem import stencil, unit_cell
 from thermomech.fem.constraints import free_dofs
 from thermomech.fem.multigrid import Multigrid
 from thermomech.fem.solve import solver_order
@@ -145,8 +145,8 @@ def test_closed_form_q1_references_equal_scikit_fems_quadrature(element):
     """The Q1 unit-cell matrices in closed form (products of the 1D linear element's
     integrals) equal scikit-fem's quadrature of the same forms to round-off, in the same
     local dof order; a subclass of the element takes scikit-fem's path."""
-    fast = structured.reference(structured._element_key(element()))
-    slow = structured.reference.__wrapped__(("scalar", type("Same", (element,), {}), None))
+    fast = unit_cell.reference(unit_cell.element_key(element()))
+    slow = unit_cell.reference.__wrapped__(("scalar", type("Same", (element,), {}), None))
     for name, value in slow.items():
         if name == "face_dofs":
             assert all(np.array_equal(a, b) for a, b in zip(value, fast[name]))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skfem
 
-from thermomech.fem import structured
+from thermomech.fem import structured, unit_cell
 from thermomech.fem.space import space_of
 from thermomech.geometry import Box, Layout
 from thermomech.material_library import LIBRARY
@@ -180,10 +180,10 @@ def test_dof_locations_equal_basis(case):
 
 
 def test_negative_lebesgue_bounds_the_field():
-    assert structured.negative_lebesgue(skfem.ElementHex1()) == 0.0
+    assert unit_cell.negative_lebesgue(skfem.ElementHex1()) == 0.0
     # 1D quadratic Lagrange: sum_j |l_j| <= 5/4 on [0, 1]; the tensor product has
     # sum |psi_j| <= (5/4)^3 and sum psi_j = 1, so its negative part is <= ((5/4)^3 - 1) / 2
-    quad = structured.negative_lebesgue(skfem.ElementHex2())
+    quad = unit_cell.negative_lebesgue(skfem.ElementHex2())
     assert 0.0 < quad <= (1.25**3 - 1) / 2
 
 
@@ -280,7 +280,7 @@ def test_boundary_mass_of_faces_sharing_cells(case):
                             None if faces.facets is None or other.facets is None
                             else np.r_[faces.facets, other.facets])
     assert len(np.unique(faces.cells)) < len(faces.cells)  # the case this test is about
-    ref = structured.reference(structured._element_key(basis.elem))
+    ref = unit_cell.reference(unit_cell.element_key(basis.elem))
     dofs = basis.element_dofs[:, faces.cells]
     coefficients = np.zeros((len(faces), 2 * ref["dim"]))
     coefficients[np.arange(len(faces)), faces.sides] = 1.0 + np.arange(len(faces)) % 7

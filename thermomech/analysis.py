@@ -1,9 +1,8 @@
 """One run of a model: mesh, heat, warpage, summary, files. What ``thermomech run`` does.
 
 ``run_model`` solves (no I/O); ``summarize`` turns the results into the summary.json table
-(keys of docs/model-file.md, units in the names); ``write_outputs`` writes summary.json,
-the VTU field file, the figures and report.html; ``analyse`` is the flat summary a parameter
-study uses.
+(keys of docs/model-file.md, units in the names); ``write_outputs`` writes summary.json, the
+VTU field file, the figures and report.html; ``analyse``: the flat summary a study uses.
 """
 
 from __future__ import annotations

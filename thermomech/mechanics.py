@@ -54,7 +54,7 @@ from .elasticity import (
     voigt_strain,
 )
 from .errors import ModelError
-from .fem import constraints, simplex, structured
+from .fem import constraints, simplex, structured, unit_cell
 from .fem.solve import quadratic_simplex_solver
 from .fem.solve import solve as fem_solve
 from .fem.space import Field, Space, checked_order, space_of
@@ -209,11 +209,11 @@ def _affine_thermal_strain(model: ElasticModel, part: np.ndarray, field: Tempera
 
     Returns rate (3, cells) 1/K, offset (3, cells) and affine (cells,) bool: the temperature
     at every Gauss point of the cell (bounded by the nodal values widened by
-    ``structured.negative_lebesgue``) lies below Tg (rate = cte) or above it (cte_above_tg).
+    ``unit_cell.negative_lebesgue``) lies below Tg (rate = cte) or above it (cte_above_tg).
     """
     nodal = field.values[field.space.element_dofs]  # (nloc, cells)
     low, high = nodal.min(axis=0), nodal.max(axis=0)
-    widen = structured.negative_lebesgue(field.space.elem) * (high - low)
+    widen = unit_cell.negative_lebesgue(field.space.elem) * (high - low)
     tg = model.glass_transition[part]
     below = high + widen <= tg
     above = (low - widen >= tg) & ~below

@@ -1,7 +1,7 @@
 """Process-aware warpage: a recipe of steps with parts added (born) and removed (killed).
 
-Physics (PHYSICS_NEXT.md 1.1, total-strain form, small strains, linear elasticity). On the
-cells active in a step,
+Physics (PHYSICS_NEXT.md 1.1, total-strain form, small strains, linear elasticity), on
+the cells active in a step:
 
     sigma = C : (eps(u) - eps0 - eps_th - eps_ch),
 
@@ -12,8 +12,7 @@ cells active in a step,
 - ``eps_th = F(T) - F(T_act)``: the thermal strain of ``elasticity.ElasticModel`` (bilinear
   CTE around Tg) counted from the part's activation temperature ``T_act`` (the start parts:
   ``mechanical.initial_temperature``, or their ``stress_free_temperature``);
-- ``eps_ch = -s I``: linear cure shrinkage ``s`` released over the increments of its step and
-  kept afterwards.
+- ``eps_ch = -s I``: linear cure shrinkage ``s``, released over its step's increments, then kept.
 
 Inactive cells contribute nothing (their stiffness is multiplied by zero) and every dof
 touched by no active cell is fixed at zero. A removed part's stresses vanish at once (linear

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..meshing import skfem_facets
-from . import constraints, simplex, structured
+from . import constraints, simplex, structured, unit_cell
 from .space import Space
 
 
@@ -142,4 +142,4 @@ def choose_assembly(space: Space, assembly: Assembly | str | None = None) -> Ass
 
 def unit_cell_weights(element) -> np.ndarray:
     """(nloc,) integrals of the basis functions over the unit box cell (cell means)."""
-    return structured.reference(structured._element_key(element))["load"]
+    return unit_cell.reference(unit_cell.element_key(element))["load"]

@@ -73,7 +73,7 @@ def offset_weights(grid: Grid, dofs: np.ndarray, references: np.ndarray) -> np.n
 
 
 def linear_reference(corner: np.ndarray) -> dict:
-    """``fem.structured.reference`` of the Q1 box element in closed form: products over the
+    """``fem.unit_cell.reference`` of the Q1 box element in closed form: products over the
     axes of the 1D linear element's integrals on [0, 1] (mass [[1/3, 1/6], [1/6, 1/3]],
     stiffness [[1, -1], [-1, 1]], phi' phi = -/+ 1/2, phi = 1/2). corner : (dim, nloc) the
     unit cell's vertex of each local dof, 0 / 1 per axis. Equal to scikit-fem's quadrature

@@ -2,26 +2,23 @@
 
 On a box cell of sizes h = (h_x, h_y, h_z) and volume V, a term with derivatives in
 directions p and q scales as V / (h_p h_q); a term without derivatives as V. So each cell
-matrix is a sum of fixed reference matrices on the unit cell, computed once by scikit-fem
-(so every Lagrange element works: Hex1, Hex2, HexS2, Quad1, Quad2, and their vector
-versions), times cell sizes and material constants. The global matrix is one COO build,
-chunked to bound memory. The result equals scikit-fem's generic assembly to round-off.
+matrix is a sum of fixed reference matrices on the unit cell (``fem.unit_cell``: every
+Lagrange element, Hex1, Hex2, HexS2, Quad1, Quad2, and their vector versions), times cell
+sizes and material constants. The global matrix is one COO build, chunked to bound
+memory. The result equals scikit-fem's generic assembly to round-off.
 
 Requires cells with the vertex order of ``meshing`` (every mesh our mesher makes).
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
-
 import numpy as np
 import scipy.sparse as sp
 import skfem
 
-from ..meshing import MeshedPackage, _tensor_mesh, face_areas
+from ..meshing import MeshedPackage, face_areas
 from .space import Space, element_grid
-from .stencil import linear_reference
+from .unit_cell import element_key, mixed_reference, reference
 
 CHUNK_ENTRIES = 16_000_000
 """Matrix entries assembled per chunk. Measured, Q1 heat at 1.36M cells: 40M entries 4.05 s
@@ -32,131 +29,6 @@ VOIGT_3D = {(0, 0): 0, (1, 1): 1, (2, 2): 2, (1, 2): 3, (2, 1): 3, (0, 2): 4, (2
 """Voigt index of a strain component in 3D: xx, yy, zz, yz, xz, xy."""
 VOIGT_2D = {(0, 0): 0, (1, 1): 1, (0, 1): 2, (1, 0): 2}
 """Voigt index in 2D (the mesh's (x, z) coordinates): xx, zz, xz."""
-
-
-def _element_key(element) -> tuple:
-    if isinstance(element, skfem.ElementVector):
-        return ("vector", type(element.elem), element.dim)
-    return ("scalar", type(element), None)
-
-
-def _element_from_key(key):
-    kind, cls, dim = key
-    return skfem.ElementVector(cls(), dim) if kind == "vector" else cls()
-
-
-@functools.cache
-def _unit_cell(dim: int) -> skfem.Mesh:
-    # built by the mesher's own code: the same vertex order as every mesh we make
-    axes = tuple(np.array([0.0, 1.0]) for _ in range(dim))
-    mesh, _ = _tensor_mesh(axes, np.zeros((1,) * dim, dtype=np.int32))
-    return mesh
-
-
-@functools.cache
-def reference(key: tuple) -> dict:
-    """Reference matrices of an element on the unit cell (local dof order of scikit-fem).
-
-    ``grad[p, q]``: (nloc, nloc) of ∫ dphi_i/dxi_p dphi_j/dxi_q (scalar elements);
-    ``vgrad[a, p, b, q]``: ∫ d(v_a)/dxi_p d(u_b)/dxi_q (vector elements);
-    ``mass``: ∫ phi_i phi_j; ``load``: ∫ phi_i; ``grad_load[p]``: ∫ dphi_i/dxi_p (scalar
-    elements); ``positions``: (dim, nloc) dof positions on the unit cell; ``face_mass[s]``,
-    ``face_load[s]``: the same on face ``s = 2 * axis + (1 if +)`` of unit area;
-    ``face_dofs[s]``: local dofs on face s;
-    ``component``: vector component of each local dof (0 for scalar elements).
-    """
-    if key[0] == "vector":
-        return _vector_reference(key)
-    if key[1] in (skfem.ElementHex1, skfem.ElementQuad1):  # closed form (Q1 dofs: vertices)
-        mesh = _unit_cell(key[1]().dim)
-        return linear_reference(np.rint(mesh.p[:, mesh.t[:, 0]]).astype(int))
-    element = _element_from_key(key)
-    dim = element.dim
-    mesh = _unit_cell(dim)
-    order = 2 * max(1, getattr(element, "maxdeg", 2)) + 2
-    basis = skfem.Basis(mesh, element, intorder=order)
-    local = basis.element_dofs[:, 0]
-
-    def assemble(form, b=basis):
-        return form.assemble(b).toarray()[np.ix_(local, local)]
-
-    grad = np.empty((dim, dim, len(local), len(local)))
-    for p, q in itertools.product(range(dim), repeat=2):
-        grad[p, q] = assemble(skfem.BilinearForm(lambda u, v, w, p=p, q=q: u.grad[q] * v.grad[p]))
-    out = {"nloc": len(local), "dim": dim, "grad": grad,
-           "mass": assemble(skfem.BilinearForm(lambda u, v, w: u * v)),
-           "load": skfem.LinearForm(lambda v, w: v).assemble(basis)[local],
-           "grad_load": np.array([skfem.LinearForm(lambda v, w, p=p: v.grad[p]).assemble(
-               basis)[local] for p in range(dim)]),
-           "component": np.zeros(len(local), dtype=int)}
-    positions = basis.doflocs[:, local]
-    out["positions"] = positions
-    face_mass, face_load, face_dofs = [], [], []
-    for side in range(2 * dim):
-        axis, plus = divmod(side, 2)
-        facets = mesh.facets_satisfying(lambda x, axis=axis, plus=plus: np.isclose(
-            x[axis], float(plus)))
-        fb = skfem.FacetBasis(mesh, element, facets=facets, intorder=order)
-        face_mass.append(skfem.BilinearForm(lambda u, v, w: u * v).assemble(fb).toarray()[
-            np.ix_(local, local)])
-        face_load.append(skfem.LinearForm(lambda v, w: v).assemble(fb)[local])
-        face_dofs.append(np.flatnonzero(np.isclose(positions[axis], float(plus))))
-    out.update(face_mass=np.array(face_mass), face_load=np.array(face_load),
-               face_dofs=face_dofs)
-    return out
-
-
-def _vector_reference(key: tuple) -> dict:
-    """Vector element matrices from the scalar ones: scikit-fem's ``ElementVector`` numbers
-    local dof ``i`` as scalar dof ``i // dim``, component ``i % dim``, so
-    ``vgrad[a, p, b, q]`` is ``grad[p, q]`` on the rows of component a and columns of b."""
-    _, cls, dim = key
-    scalar = reference(("scalar", cls, None))
-    n = scalar["nloc"]
-    vgrad = np.zeros((dim, dim, dim, dim, dim * n, dim * n))
-    for a, p, b, q in itertools.product(range(dim), repeat=4):
-        vgrad[a, p, b, q][a::dim, b::dim] = scalar["grad"][p, q]
-    face_dofs = [np.sort((dim * f[:, None] + np.arange(dim)).ravel())
-                 for f in scalar["face_dofs"]]
-    return {"nloc": dim * n, "dim": dim, "vgrad": vgrad, "face_dofs": face_dofs,
-            "component": np.arange(dim * n) % dim,
-            "positions": np.repeat(scalar["positions"], dim, axis=1)}
-
-
-@functools.cache
-def mixed_reference(key: tuple, other: tuple) -> np.ndarray:
-    """(dim, nloc, nloc_other): ∫ dphi_i/dxi_p psi_j on the unit cell, for the scalar elements
-    of ``key`` (phi, e.g. the displacement element) and ``other`` (psi, e.g. temperature)."""
-    element, second = _element_from_key(key), _element_from_key(other)
-    dim = element.dim
-    mesh = _unit_cell(dim)
-    order = 2 * max(getattr(element, "maxdeg", 2), getattr(second, "maxdeg", 2)) + 2
-    vbasis = skfem.Basis(mesh, element, intorder=order)
-    ubasis = skfem.Basis(mesh, second, intorder=order)
-    index = np.ix_(vbasis.element_dofs[:, 0], ubasis.element_dofs[:, 0])
-    return np.array([skfem.BilinearForm(lambda u, v, w, p=p: v.grad[p] * u).assemble(
-        ubasis, vbasis).toarray()[index] for p in range(dim)])
-
-
-def negative_lebesgue(element: skfem.Element) -> float:
-    """max over the Gauss points (orders 1-8) of the unit cell of sum_j max(-psi_j, 0).
-
-    With it, a field sum_j T_j psi_j lies in [min T_j - L s, max T_j + L s] at those points,
-    s = max T_j - min T_j (0 for Q1, whose basis functions are non-negative).
-    """
-    return _negative_lebesgue(_element_key(element))
-
-
-@functools.cache
-def _negative_lebesgue(key: tuple, orders=tuple(range(1, 9))) -> float:
-    element = _element_from_key(key)
-    mesh = _unit_cell(element.dim)
-    worst = 0.0
-    for order in orders:
-        basis = skfem.Basis(mesh, element, intorder=order)
-        phi = np.array([np.asarray(basis.basis[k][0]) for k in range(basis.Nbfun)])
-        worst = max(worst, float(np.maximum(-phi, 0.0).sum(axis=0).max()))
-    return worst
 
 
 def _stress_tensor(stress: np.ndarray) -> np.ndarray:
@@ -180,7 +52,7 @@ def assemble_stress_load(package, basis, stress: np.ndarray) -> np.ndarray:
     On a box cell ∫ dv_a/dx_p = V / h_p ∫_unit dphi/dxi_p, so the load is
     sum_{a,p} sigma_ap V / h_p R_p placed on component a.
     """
-    scalar = reference(_element_key(basis.elem.elem))
+    scalar = reference(element_key(basis.elem.elem))
     sizes = package.cell_sizes
     scale = np.prod(sizes, axis=0) / sizes  # (dim, cells): V / h_p
     sigma = _stress_tensor(np.asarray(stress, dtype=float)) * scale[None]  # (a, p, cells)
@@ -200,9 +72,9 @@ def assemble_stress_load_field(package, basis, stress_rate: np.ndarray,
     rate and offset are then given for these cells only) -> (N,) load.
     """
     cells = np.arange(package.ncells) if cells is None else np.asarray(cells)
-    key = _element_key(basis.elem.elem)
+    key = element_key(basis.elem.elem)
     scalar = reference(key)
-    mixed = mixed_reference(key, _element_key(temperature_basis.elem))  # (p, s, j)
+    mixed = mixed_reference(key, element_key(temperature_basis.elem))  # (p, s, j)
     sizes = package.cell_sizes[:, cells]
     scale = np.prod(sizes, axis=0) / sizes  # (dim, cells)
     rate = _stress_tensor(np.asarray(stress_rate, dtype=float)) * scale[None]
@@ -291,7 +163,7 @@ def diffusion_terms(package, basis, conductivity: np.ndarray, cells: np.ndarray 
     """(dofs (nloc, cells), coefficients (cells, dim), references (dim, nloc, nloc)) of the
     diffusion matrix of all cells or of ``cells`` only (``conductivity`` then given for
     those cells): the input of ``grid_assembly.assemble_on_grid``."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     sizes, volume, dofs = _cell_data(package, basis, cells)
     k = np.broadcast_to(conductivity, sizes.shape)
     coefficients = (k * volume / sizes**2).T  # (cells, dim)
@@ -301,14 +173,14 @@ def diffusion_terms(package, basis, conductivity: np.ndarray, cells: np.ndarray 
 
 def assemble_mass(package, basis, coefficient: np.ndarray) -> sp.csr_matrix:
     """∫ c u v with per-cell c, shape (cells,) (e.g. rho * cp in J/(m^3 K))."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     _, volume, dofs = _cell_data(package, basis)
     return _assemble(package, basis, dofs, (coefficient * volume)[:, None], ref["mass"][None])
 
 
 def assemble_source(package, basis, density: np.ndarray) -> np.ndarray:
     """∫ q v with per-cell q, shape (cells,) (W/m^3) -> (N,) load vector (W)."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     heated = np.flatnonzero(density)  # powers are in a few parts (dies)
     _, volume, dofs = _cell_data(package, basis, heated)
     return np.bincount(dofs.ravel(), weights=(ref["load"][:, None] * (
@@ -318,7 +190,7 @@ def assemble_source(package, basis, density: np.ndarray) -> np.ndarray:
 def assemble_boundary_mass(package, basis, faces, coefficient) -> sp.csr_matrix:
     """∫_faces h u v; ``coefficient`` scalar or (faces,) (e.g. h in W/(m^2 K)). Per side,
     over that face's dofs only (no zero couplings assembled: 0.2 -> 0.12 s at 1.31M)."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     scale = np.broadcast_to(coefficient, (len(faces),)) * face_areas(package, faces)
     out = None
     for side in np.unique(faces.sides):
@@ -331,7 +203,7 @@ def assemble_boundary_mass(package, basis, faces, coefficient) -> sp.csr_matrix:
 
 def assemble_boundary_load(package, basis, faces, values) -> np.ndarray:
     """∫_faces g v; ``values`` scalar or (faces,) (e.g. heat flux W/m^2) -> (N,)."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     dofs = basis.element_dofs[:, faces.cells]
     scale = np.broadcast_to(values, (len(faces),)) * face_areas(package, faces)
     local = ref["face_load"][faces.sides].T * scale  # (nloc, faces)
@@ -340,7 +212,7 @@ def assemble_boundary_load(package, basis, faces, values) -> np.ndarray:
 
 def face_dofs(basis, faces, component: int | None = None) -> np.ndarray:
     """Unique global dofs on ``faces`` (of one vector ``component`` if given)."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     out = []
     for side in np.unique(faces.sides):
         local = ref["face_dofs"][side]
@@ -409,7 +281,7 @@ def _coo_chunks_local_major(dofs: np.ndarray, coefficients: np.ndarray,
 def _elasticity_terms(package, basis, stiffness: np.ndarray, cells: np.ndarray | None = None):
     """(coefficients (cells, dim^4), references (dim^4, nloc, nloc), dofs (nloc, cells)) of
     all cells or of ``cells`` only (``stiffness`` then given for those cells)."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     sizes, volume, dofs = _cell_data(package, basis, cells)
     dim = ref["dim"]
     C = full_stiffness_tensor(np.asarray(stiffness, dtype=float))  # (cells, a, p, b, q)
@@ -444,7 +316,7 @@ def elasticity_product(package, basis, stiffness: np.ndarray, u: np.ndarray,
     reference matrices applied cell by cell (``stiffness`` (len(cells), nv, nv) Voigt, Pa,
     for those cells). Equal to the assembled matrix of those cells times ``u`` up to the
     order of the sums; the cost is that of the cells, not of the mesh."""
-    ref = reference(_element_key(basis.elem))
+    ref = reference(element_key(basis.elem))
     dim = ref["dim"]
     cells = np.asarray(cells)
     sizes = package.cell_sizes[:, cells]
