@@ -192,7 +192,7 @@ class WarpageResult:
         T = self.temperature
         if isinstance(T, Field):  # its shape functions' values at the same unit points
             probe = skfem.Basis(one, T.space.elem, quadrature=first.quadrature)
-            values = np.array([phi[0].value[0] for phi in probe.basis])  # (k, q)
+            values = np.array([np.asarray(phi[0])[0] for phi in probe.basis])  # (k, q)
             T = np.asarray(T.values)[T.space.dofs.element_dofs[:, cells]].T @ values
         part = np.asarray(self.package.cell_part)
         stress = self.model.stress(part, grad, T, coords, self.generalized_strain)
