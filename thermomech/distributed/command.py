@@ -28,7 +28,8 @@ from . import pvtu, solves
 from .mpi import RanksFailedError, abort_on_failure, agreed, exit_code, message, petsc
 
 METHODS = {"auto": "cg-gamg-lines", "cg-gamg": "cg-gamg", "cg-hypre": "cg-hypre",
-           "cg-gmg": "cg-gmg", "cg-gamg-lines": "cg-gamg-lines", "direct": "direct"}
+           "cg-gmg": "cg-gmg", "cg-gmg-global": "cg-gmg-global",
+           "cg-gamg-lines": "cg-gamg-lines", "direct": "direct"}
 """``--solver`` with ``--backend petsc`` -> the distributed method (auto: CG + GAMG with
 the z-line Gauss-Seidel smoother on its finest level, ``smoother.LineSmoother``: 39 instead
 of 103 CG iterations on a 185k heat model, 271 instead of 502 on the 0.5 mm warpage, 2 ranks;
