@@ -130,3 +130,18 @@ def test_two_ranks_equal_the_serial_run_in_the_one_rank_iterations(tmp_path, dim
     heat = [runs[r]["solver"]["thermal"] for r in (1, 2)]
     assert heat[1]["linear_solver"] == "cg-gmg-global" and heat[1]["ranks"] == 2
     assert abs(heat[1]["iterations"] - heat[0]["iterations"]) <= 1, heat
+
+
+def test_auto_is_the_global_multigrid_while_each_rank_gets_an_in_plane_layer():
+    from types import SimpleNamespace
+
+    from thermomech.distributed.solves import cell_ranks, chosen
+
+    package = SimpleNamespace(grid_cells=np.arange(3 * 2 * 20).reshape(3, 2, 20))
+    assert chosen("auto", package, 3) == "cg-gmg-global"
+    assert chosen("auto", package, 4) == "cg-gamg-lines"  # 3 in-plane layers: no slab each
+    assert chosen("cg-hypre", package, 1) == "cg-hypre"
+    # the slabs cut x (3 layers), not z (20: the longest, cut by the other methods)
+    rank = cell_ranks(package, 3, "cg-gmg-global").reshape(3, 2, 20)
+    assert all(np.all(rank[i] == i) for i in range(3))
+    assert np.all(cell_ranks(package, 2).reshape(3, 2, 20)[..., :10] == 0)

@@ -335,8 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "cg-gamg-lines", "cg-gmg-global",
                                                           "cg-hypre"],
                      help="linear solver (default: by size; with --backend petsc: "
-                     "cg-gamg-lines (default: GAMG, z-line smoother), cg-gamg, cg-gmg, "
-                     "cg-gmg-global (geometric multigrid across the ranks), cg-hypre or "
+                     "auto = cg-gmg-global (geometric multigrid across the ranks; "
+                     "cg-gamg-lines with more ranks than in-plane cell layers), "
+                     "cg-gamg-lines (GAMG, z-line smoother), cg-gamg, cg-gmg, cg-hypre or "
                      "direct (MUMPS))")
     run.add_argument("--pvtu", action="store_true",
                      help="with --backend petsc: each rank writes the piece of its cells "

@@ -24,6 +24,7 @@ Measured against ``cg-gamg-lines`` in docs/mpi.md.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,11 +141,22 @@ def _petsc_rows(PETSc, comm, matrix: sp.csr_matrix, rows: np.ndarray, columns: n
              matrix.data.astype(PETSc.ScalarType)), comm=comm)
 
 
+_HIERARCHIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""numbering -> (grid, rank, levels): the levels of the last solve on that numbering, kept
+while the numbering lives (the Picard iterations of k(T) solve one numbering again and
+again; only the matrices change)."""
+
+
 def multigrid(PETSc, comm, ksp, op, grid: Grid, numbering: Numbering) -> dict:
     """Make ``ksp``'s preconditioner the distributed geometric V-cycle (``PCMG``) on
     ``op`` (``system.Operator``: the finest level's smoother reads its diagonal block).
     Returns {levels: unknowns per level, finest first}."""
-    levels = hierarchy(grid, numbering, comm.rank)
+    kept = _HIERARCHIES.get(numbering)
+    if kept is not None and kept[0] is grid and kept[1] == comm.rank:
+        levels = kept[2]
+    else:
+        levels = hierarchy(grid, numbering, comm.rank)
+        _HIERARCHIES[numbering] = (grid, comm.rank, levels)
     pc = ksp.getPC()
     pc.setType("mg")
     pc.setMGLevels(len(levels))

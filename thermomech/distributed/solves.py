@@ -48,6 +48,18 @@ pymetis is installed): measured halo dofs per rank, Q1, 50k cells per rank
 64 ranks 8289 / 2299."""
 
 
+def chosen(method: str, package, size: int) -> str:
+    """``method``, with ``auto`` resolved: ``cg-gmg-global`` (the geometric multigrid across
+    the ranks) when the box grid has at least ``size`` cell layers across an in-plane axis
+    to cut into slabs, else ``cg-gamg-lines`` (measured: docs/mpi.md)."""
+    if method != "auto":
+        return method
+    grid_cells = getattr(package, "grid_cells", None)
+    if grid_cells is not None and max(grid_cells.shape[:-1]) >= size:
+        return "cg-gmg-global"
+    return "cg-gamg-lines"
+
+
 def cell_ranks(package, size: int, method: str = "") -> np.ndarray:
     """(cells,) rank of each cell: slabs of the box grid (:func:`slab_partition`) up to
     :data:`SLAB_RANKS` ranks, METIS beyond (deterministic: every rank computes the same).
