@@ -169,7 +169,9 @@ def multigrid(PETSc, comm, ksp, op, grid: Grid, numbering: Numbering) -> dict:
             coarser = levels[i - 1]
             P = _petsc_rows(PETSc, comm, coarser.prolongation, coarser.bounds, level.bounds)
             pc.setMGInterpolation(top - i + 1, P)
-            matrix = matrix.PtAP(P)
+            product = matrix.PtAP(P)
+            matrix = product.duplicate(copy=True)  # without PtAP's data kept for a reuse
+            product.destroy()
             matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
             P.destroy()  # the preconditioner holds it
         if i == top:

@@ -87,16 +87,17 @@ class LineLevel:
             return self
         PETSc, grid, n = self.PETSc, self.grid, len(self.grid.node)
         lo, hi = matrix.getOwnershipRange()
-        if self.rows is None:
-            indptr, indices, data = matrix.getValuesCSR()
-            inside = (indices >= lo) & (indices < hi)
-            rows = np.repeat(np.arange(n), np.diff(indptr))
-            block = sp.csr_matrix((data[inside], (rows[inside], indices[inside] - lo)),
-                                  shape=(n, n))
-            outside = ~inside
-            rows, indices, data = rows[outside], indices[outside], data[outside]
-            del indptr, inside, outside
+        if self.rows is None:  # the couplings to other ranks, then the block on its own
+            indptr, indices, data = matrix.getValuesCSR()  # (the level's rows: a copy)
+            outside = (indices < lo) | (indices >= hi)
+            counts = np.add.reduceat(outside, indptr[:-1], dtype=np.int64) if n else []
+            rows = np.repeat(np.arange(n), counts)
+            indices, data = indices[outside], data[outside]
+            del indptr, outside
             ghosts, indices = np.unique(indices, return_inverse=True)
+            indptr, columns, values = matrix.getDiagonalBlock().getValuesCSR()
+            block = sp.csr_matrix((values, columns, indptr), shape=(n, n))
+            del indptr, columns, values
         else:  # PETSc renumbered the off-diagonal columns to positions in ghosts
             block, (indptr, indices, data), ghosts = self.rows
             rows = np.repeat(np.arange(n), np.diff(indptr))
