@@ -12,10 +12,13 @@ distributed:
   dof (a coarse node sits on a fine node; with slabs a rank keeps its slab on every level)
   and numbered rank by rank, in the coarse level order within a rank;
 * the coarse operators ``P^T A P``: PETSc's ``MatPtAP`` (Galerkin, as the serial solver);
-* the smoothers: on every level one Gauss-Seidel sweep over the z lines of the rank's own
-  block (forward before the coarse correction, backward after it: the V-cycle stays
-  symmetric, a CG preconditioner), the couplings to other ranks through the residual
-  (:class:`smoother.LineSweep`); a level on which a rank owns nothing is skipped there;
+* the smoothers: on every level one Gauss-Seidel sweep over the z lines (forward before
+  the coarse correction, backward after it: the V-cycle stays symmetric, a CG
+  preconditioner), colour by colour over all ranks with the ghost values exchanged after
+  each colour: the serial sweep itself (:class:`smoother.LineLevel`). Every z line lies on
+  one rank (``solves`` cuts slabs across an in-plane axis, :func:`whole_lines` gives each
+  line to one rank, and coarse lines follow their fine ones), so no level needs another
+  smoother; a rank that owns nothing on a level only takes part in the exchanges;
 * the coarsest level (at most :data:`fem.multigrid.COARSEST` unknowns, or where no axis
   can be coarsened) gathered on every rank and factorized there (``PCREDUNDANT``, LU).
 

@@ -10,6 +10,10 @@ decoupled, which the line solves treat exactly as the free rows' smoother did (`
 scale``). Measured, 2 ranks, warpage at 336k HexS2 unknowns: the smoother's copy of the
 block was 0.32 GB of a rank's 1.24 GB peak (docs/performance.md, "where the memory of a
 rank goes").
+
+:class:`LineLevel` and :class:`LineSweep` are ``cg-gmg-global``'s smoothers (every level of
+``distributed.geometric``'s PCMG): one sweep, forward or backward, colour by colour over all
+ranks with the ghost values exchanged after each colour, which is the serial sweep itself.
 """
 
 from __future__ import annotations
@@ -156,8 +160,11 @@ class LineLevel:
                 ghost = self.ghost_values(x)
 
     def destroy(self) -> None:
-        for item in (self.vector, self.ghosts, self.scatter):
-            item.destroy()
+        """Free the PETSc objects (each of the level's two sweeps calls it; the second
+        finds them destroyed, which petsc4py allows)."""
+        for item in (getattr(self, name, None) for name in ("vector", "ghosts", "scatter")):
+            if item is not None:
+                item.destroy()
 
 
 class LineSweep:
@@ -178,3 +185,6 @@ class LineSweep:
         lines.sweep(z, rhs, self.reverse, zero=not nonzero)
         x.setArray(z)
         ksp.setConvergedReason(ksp.ConvergedReason.CONVERGED_ITS)
+
+    def destroy(self, ksp) -> None:
+        self.lines.destroy()
