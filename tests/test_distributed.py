@@ -141,7 +141,7 @@ def _relative(a: float, b: float) -> float:
 
 @needs_mpi
 def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
-    solver = "cg-gamg-lines"  # --solver auto
+    solver = "cg-gmg-global"  # --solver auto on this box grid (solves.chosen)
     model = _model(tmp_path)
     serial = _serial(model, tmp_path / "serial")
     done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
@@ -173,9 +173,10 @@ def test_two_ranks_equal_the_serial_heat_and_warpage(tmp_path):
 
 @needs_mpi
 def test_two_ranks_equal_the_serial_2d_plane_strain(tmp_path):
-    """2D (blocks of 2 dofs, four z-line colours) on 2 ranks: each rank's dofs in the level
-    order, PETSc's matrix on the rank's arrays, the smoother sharing them; same junction
-    temperature and warpage as the serial (direct) run to 1e-8."""
+    """2D (blocks of 2 dofs, four z-line colours) on 2 ranks with ``cg-gamg-lines``: each
+    rank's dofs in the level order, PETSc's matrix on the rank's arrays, the smoother
+    sharing them; same junction temperature and warpage as the serial (direct) run to 1e-8
+    (``cg-gmg-global``, the default, in 2D: tests/test_distributed_gmg.py)."""
     text = (ROOT / "meshes/flip_chip.toml").read_text()
     text = text.replace("dimension = 3", "dimension = 2").replace(
         'target_size = "0.5 mm"', 'target_size = "0.2 mm"').replace(
@@ -184,10 +185,11 @@ def test_two_ranks_equal_the_serial_2d_plane_strain(tmp_path):
     model.write_text(text)
     serial = _serial(model, tmp_path / "serial")
     done = _mpirun(2, "run", str(model), "--out", str(tmp_path / "mpi"), "--backend",
-                   "petsc", "--no-figures", "-q")
+                   "petsc", "--no-figures", "-q", "--solver", "cg-gamg-lines")
     assert done.returncode == 0, done.stderr
     mpi = json.loads((tmp_path / "mpi" / "summary.json").read_text())
     assert mpi["solver"]["mechanical"]["linear_solver"]["ranks"] == 2
+    assert mpi["solver"]["mechanical"]["linear_solver"]["method"] == "cg-gamg-lines"
     assert _relative(mpi["thermal"]["junction_temperature_C"],
                      serial["thermal"]["junction_temperature_C"]) < 1e-8
     for surface, warpage in serial["mechanical"]["warpage_um"].items():

@@ -332,10 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "only the files it wrote there (listed in .thermomech-manifest.json)")
     run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.add_argument("--solver", default="auto", choices=[*SERIAL_SOLVERS, "cg-gamg",
-                                                          "cg-gamg-lines", "cg-hypre"],
+                                                          "cg-gamg-lines", "cg-gmg-global",
+                                                          "cg-hypre"],
                      help="linear solver (default: by size; with --backend petsc: "
-                     "cg-gamg-lines (default: GAMG, z-line smoother), cg-gamg, cg-gmg, "
-                     "cg-hypre or direct (MUMPS))")
+                     "auto = cg-gmg-global (geometric multigrid across the ranks; "
+                     "cg-gamg-lines with more ranks than in-plane cell layers), "
+                     "cg-gamg-lines (GAMG, z-line smoother), cg-gamg, cg-gmg, cg-hypre or "
+                     "direct (MUMPS))")
     run.add_argument("--pvtu", action="store_true",
                      help="with --backend petsc: each rank writes the piece of its cells "
                      "(result/piece_<rank>.vtu) and rank 0 result.pvtu, instead of result.vtu "

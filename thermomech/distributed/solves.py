@@ -37,6 +37,7 @@ from ..heat_problem import assemble_problem, check_heat_path
 from ..mechanics import warpage_results, warpage_system
 from ..thermal import conductivity_field, is_nonlinear, steady_result, thermal_space
 from . import pvtu, system
+from .geometric import whole_lines
 from .mpi import agreed
 from .partition import Numbering, metis_partition, owners, slab_partition
 
@@ -47,15 +48,40 @@ pymetis is installed): measured halo dofs per rank, Q1, 50k cells per rank
 64 ranks 8289 / 2299."""
 
 
-def cell_ranks(package, size: int) -> np.ndarray:
+def chosen(method: str, package, size: int) -> str:
+    """``method``, with ``auto`` resolved: ``cg-gmg-global`` (the geometric multigrid across
+    the ranks) when the box grid has at least ``size`` cell layers across an in-plane axis
+    to cut into slabs, else ``cg-gamg-lines`` (measured: docs/mpi.md)."""
+    if method != "auto":
+        return method
+    grid_cells = getattr(package, "grid_cells", None)
+    if grid_cells is not None and max(grid_cells.shape[:-1]) >= size:
+        return "cg-gmg-global"
+    return "cg-gamg-lines"
+
+
+def cell_ranks(package, size: int, method: str = "") -> np.ndarray:
     """(cells,) rank of each cell: slabs of the box grid (:func:`slab_partition`) up to
-    :data:`SLAB_RANKS` ranks, METIS beyond (deterministic: every rank computes the same)."""
+    :data:`SLAB_RANKS` ranks, METIS beyond (deterministic: every rank computes the same).
+    ``cg-gmg-global``: slabs across the in-plane axis with the most cell layers for any
+    number of ranks, so that no rank splits a z line on any level (its smoother solves
+    whole lines: ``distributed.geometric``)."""
     if getattr(package, "grid_cells", None) is None:
         raise ModelError("backend", "--backend petsc needs a box mesh of thermomech's mesher; "
                                     "an imported mesh runs serially (omit --backend)")
+    if method == "cg-gmg-global":
+        shape = package.grid_cells.shape[:-1]
+        return slab_partition(package.grid_cells, size, axis=int(np.argmax(shape)))
     if size > SLAB_RANKS and importlib.util.find_spec("pymetis") is not None:
         return metis_partition(package.mesh.t, size, ncommon=2 ** (package.dimension - 1))
     return slab_partition(package.grid_cells, size)
+
+
+def _owners(basis, cell_rank: np.ndarray, method: str) -> np.ndarray:
+    """(dofs,) owning rank of each dof (``partition.owners``; ``cg-gmg-global``: whole z
+    lines, ``geometric.whole_lines``)."""
+    owner = owners(basis.element_dofs, cell_rank, basis.N)
+    return whole_lines(owner, basis.grid) if method == "cg-gmg-global" else owner
 
 
 def local_rows(dofs: np.ndarray, coefficients: np.ndarray, references: np.ndarray, grid,
@@ -82,15 +108,15 @@ def on_root(comm, build, *args):
 
 # --- heat ----------------------------------------------------------------------------------
 
-def _heat_setup(comm, package, loads, cell_rank):
+def _heat_setup(comm, package, loads, cell_rank, method):
     basis = thermal_space(package)
     if not basis.is_box:
         raise ModelError("backend", "--backend petsc needs a box mesh of thermomech's mesher")
     assembly = choose_assembly(basis)
     problem = assemble_problem(package, loads, basis, assembly)
     check_heat_path(list(problem.boundaries))
-    numbering = Numbering(owners(basis.element_dofs, cell_rank, basis.N), problem.fixed_dofs,
-                          comm.size, level_order(basis.grid))
+    numbering = Numbering(_owners(basis, cell_rank, method), problem.fixed_dofs, comm.size,
+                          level_order(basis.grid))
     return problem, numbering
 
 
@@ -131,8 +157,9 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
     rows and the temperatures of its own dofs (and, for k(T), of its cells' ghost dofs);
     the field comes whole to rank 0 alone. ``local``: (that, the rank's pvtu.LocalField)."""
     start = time.perf_counter()
-    cell_rank = agreed(comm, cell_ranks, package, comm.size)
-    problem, numbering = agreed(comm, _heat_setup, comm, package, loads, cell_rank)
+    cell_rank = agreed(comm, cell_ranks, package, comm.size, method)
+    problem, numbering = agreed(comm, _heat_setup, comm, package, loads, cell_rank,
+                                method)
     b = problem.power + problem.load
     problem = _solve_only(problem, comm.rank)
     nonlinear = is_nonlinear(package)
@@ -192,7 +219,7 @@ def solve_heat(comm, PETSc, package, loads, *, method: str = "cg-gamg", rtol=sys
 
 # --- warpage -------------------------------------------------------------------------------
 
-def _warpage_setup(comm, package, loads, temperatures, cell_rank):
+def _warpage_setup(comm, package, loads, temperatures, cell_rank, method):
     built = warpage_system(package, loads, temperatures)
     if built.extra is not None:
         raise ModelError("mechanical.plane", "generalized plane strain runs serially (omit "
@@ -200,8 +227,8 @@ def _warpage_setup(comm, package, loads, temperatures, cell_rank):
     basis = built.setup.basis
     if not basis.is_box:
         raise ModelError("backend", "--backend petsc needs a box mesh of thermomech's mesher")
-    numbering = Numbering(owners(basis.element_dofs, cell_rank, basis.N), built.fixed,
-                          comm.size, level_order(basis.grid))
+    numbering = Numbering(_owners(basis, cell_rank, method), built.fixed, comm.size,
+                          level_order(basis.grid))
     return built, numbering
 
 
@@ -212,9 +239,9 @@ def solve_warpage(comm, PETSc, package, loads, temperatures, *, method: str = "c
     rank holds the stiffness rows and displacements of its own dofs; they come whole to
     rank 0 alone. ``local``: (those, the first temperature's displacement as this rank's
     pvtu.LocalField, free rigid modes removed as ``warpage_results`` removes them)."""
-    cell_rank = agreed(comm, cell_ranks, package, comm.size)
+    cell_rank = agreed(comm, cell_ranks, package, comm.size, method)
     built, numbering = agreed(comm, _warpage_setup, comm, package, loads, temperatures,
-                              cell_rank)
+                              cell_rank, method)
     setup = built.setup
     mine = np.flatnonzero(cell_rank == comm.rank)
     del cell_rank

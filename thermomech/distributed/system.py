@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from ..errors import SolverError
 from ..fem.multigrid import Multigrid
+from .geometric import multigrid
 from .partition import Numbering
 from .smoother import lines_on_finest
 
@@ -44,11 +45,12 @@ METHOD_OPTIONS = {"cg-gamg": GAMG_OPTIONS, "cg-gamg-lines": GAMG_OPTIONS}
 """Options each method sets unless PETSC_OPTIONS names them."""
 
 PRECONDITIONERS = {"cg-gamg": "gamg", "cg-gamg-lines": "gamg", "cg-hypre": "hypre",
-                   "cg-gmg": "python",
+                   "cg-gmg": "python", "cg-gmg-global": "mg",
                    "direct": "cholesky"}
 """Distributed solver name -> PETSc preconditioner (CG; ``direct``: MUMPS' distributed
 Cholesky factor, no Krylov iteration; ``cg-gmg``: :class:`RankMultigrid`, the project's
-geometric multigrid on each rank's own block)."""
+geometric multigrid on each rank's own block; ``cg-gmg-global``: that hierarchy across the
+ranks as PETSc's PCMG, :mod:`.geometric`)."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,10 @@ class Operator:
     the few owned rows the residual needs besides it: ``coupling`` (owned rows x fixed dofs,
     nonzero on free rows) and ``fixed_rows`` (owned rows x all dofs, nonzero on fixed rows:
     the reactions). ``diagonal``: the rank's diagonal block as SciPy CSR sharing PETSc's
-    arrays (PETSc holds them, not a copy: the line smoother reads it). ``traffic``: the halo
-    rows sent to build it (all ranks)."""
+    arrays (PETSc holds them, not a copy: the line smoother reads it); ``off_diagonal``: the
+    (indptr, indices, data) of the rest, whose indices PETSc renumbered to positions in
+    ``ghosts`` (the sorted global columns they hold). ``traffic``: the halo rows sent to
+    build it (all ranks)."""
 
     matrix: object
     coupling: sp.csr_matrix
@@ -123,6 +127,7 @@ class Operator:
     modes: np.ndarray | None = None
     diagonal: sp.csr_matrix | None = None
     off_diagonal: tuple = ()
+    ghosts: np.ndarray | None = None
 
     def destroy(self) -> None:
         self.matrix.destroy()
@@ -173,6 +178,7 @@ def operator(comm, PETSc, numbering: Numbering, parts: list[Contribution], *,
     lo, hi = numbering.bounds[comm.rank], numbering.bounds[comm.rank + 1]
     inner, outer = _split(PETSc, K, lo, hi)
     del K
+    ghosts = np.unique(outer[1])  # PETSc renumbers outer[1] in place to their positions
     matrix = PETSc.Mat().createAIJWithArrays(
         size=((len(owned), len(numbering.owner)),) * 2, bsize=block_size, comm=comm,
         csr=((inner.indptr, inner.indices, inner.data), outer))
@@ -186,7 +192,7 @@ def operator(comm, PETSc, numbering: Numbering, parts: list[Contribution], *,
     if modes is not None:
         _near_null_space(PETSc, comm, matrix, modes)
     return Operator(matrix, coupling, fixed_rows, fixed_row, float(scale), traffic, modes,
-                    inner, outer)
+                    inner, outer, ghosts)
 
 
 def _split(PETSc, K: sp.csr_matrix, lo: int, hi: int) -> tuple[sp.csr_matrix, tuple]:
@@ -305,7 +311,8 @@ class RankMultigrid:
             item.destroy()
 
 
-def _ksp(PETSc, comm, op: Operator, method: str, rtol: float, grid=None, owned=None):
+def _ksp(PETSc, comm, op: Operator, method: str, rtol: float, grid=None, numbering=None):
+    owned = numbering.owned(comm.rank)
     matrix = op.matrix
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(matrix)
@@ -331,6 +338,10 @@ def _ksp(PETSc, comm, op: Operator, method: str, rtol: float, grid=None, owned=N
         if grid is None:
             raise SolverError("cg-gamg-lines needs the tensor grid of a box mesh")
         lines_on_finest(PETSc, ksp, op, grid, owned)
+    if method == "cg-gmg-global":
+        if grid is None:
+            raise SolverError("cg-gmg-global needs the tensor grid of a box mesh")
+        multigrid(PETSc, comm, ksp, op, grid, numbering)
     return ksp
 
 
@@ -413,7 +424,7 @@ def solve(comm, PETSc, numbering: Numbering, op: Operator, F: np.ndarray,
     owned_values = np.zeros(len(owned))
     owned_values[fixed_row] = values[np.searchsorted(numbering.fixed, owned[fixed_row])]
     lift = op.coupling @ values
-    ksp = _ksp(PETSc, comm, op, method, rtol, grid, owned)
+    ksp = _ksp(PETSc, comm, op, method, rtol, grid, numbering)
     setup = time.perf_counter() - start
     b, x = op.matrix.createVecs()
     solution = np.empty_like(F_own)
