@@ -60,6 +60,27 @@ def test_grid_nodes_are_the_dof_locations(model, dimension, elements):
             assert np.array_equal(grid.component[::ncomp], np.zeros(basis.N // ncomp))
 
 
+@pytest.mark.parametrize("dimension, element", [(3, skfem.ElementHexS2), (3, skfem.ElementHex1),
+                                                (2, skfem.ElementQuad2)])
+def test_prolongation_rows_equal_the_whole_matrix_rows(model, dimension, element):
+    """``_coarsen(..., rows=r)`` (a rank's own rows in distributed.geometric) is ``P[r]`` of
+    the whole prolongation, bit for bit, on every coarsening of the hierarchy."""
+    from thermomech.fem.multigrid import _coarsen
+    package = package_of(model, dimension, 1e-3)
+    grid = element_grid(package.axes, package.cell_index, package.mesh, element(), dimension)
+    rng = np.random.default_rng(3)
+    axes_list = [tuple(range(dimension))] if grid.reach > 1 else []
+    axes_list += [tuple(range(dimension - 1))] * 2
+    for axes in axes_list:
+        rows = np.sort(rng.choice(len(grid.node), len(grid.node) // 3, replace=False))
+        P, coarse = _coarsen(grid, axes)
+        mine, same = _coarsen(grid, axes, rows=rows)
+        assert np.array_equal(same.node, coarse.node)
+        assert mine.shape == (len(rows), P.shape[1]) and mine.nnz > 0
+        assert abs(mine - P[rows]).max() == 0.0
+        grid = coarse
+
+
 def test_permute_equals_fancy_indexing():
     A = sp.random(60, 60, density=0.2, format="csr", random_state=1)
     order = np.random.default_rng(2).permutation(60)

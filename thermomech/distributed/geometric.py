@@ -108,15 +108,13 @@ def hierarchy(grid: Grid, numbering: Numbering, rank: int, *, coarsest: int = CO
         axes = _axes(g)
         if not axes:
             break
-        P, coarse = _coarsen(g, axes)
+        mine, coarse = _coarsen(g, axes, rows=np.arange(lo, hi))  # this rank's rows only
         coarse_owner = owner[coincident(g, coarse, axes)]
         order = np.argsort(coarse_owner, kind="stable")  # rank by rank, level order within
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))
         coarse = coarse.restrict(order)
         coarse_owner = coarse_owner[order]
-        mine = P[lo:hi]
-        del P
         mine = sp.csr_matrix((mine.data, position[mine.indices], mine.indptr),
                              shape=(hi - lo, len(order)))
         mine.sort_indices()

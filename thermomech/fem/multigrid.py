@@ -301,13 +301,17 @@ def axis_lines(x: np.ndarray) -> tuple[np.ndarray, ...]:
     return sel, pos, upper, w, exact
 
 
-def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...]) -> tuple[sp.csr_matrix, Grid]:
+def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...], rows: np.ndarray | None = None
+              ) -> tuple[sp.csr_matrix, Grid]:
     """Prolongation (n_fine, n_coarse) and the coarse grid (in coarse level order).
 
     Every other grid line of each axis in ``axes_to_coarsen`` (the last line always) is a
     coarse line; weights are linear interpolation in the coordinates, from the full grid
     restricted to the coarse unknowns that exist (coincident fine unknown present), rows
-    renormalized to sum 1.
+    renormalized to sum 1. ``rows``: only these fine unknowns' rows of the prolongation
+    (len(rows), n_coarse), the same rows as the whole matrix's (a rank of
+    ``distributed.geometric`` needs its own: the whole matrix's temporaries are about 0.3 kB
+    per fine unknown).
     """
     shape = grid.shape
     dim = len(shape)
@@ -337,6 +341,15 @@ def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...]) -> tuple[sp.csr_matri
     coarse = Grid(tuple(coarse_axes), coarse_node[order], coarse_comp[order], grid.ncomp, 1)
     table = np.full(int(np.prod(coarse_shape)) * grid.ncomp, -1, dtype=np.int64)
     table[coarse.node * grid.ncomp + coarse.component] = np.arange(len(coarse.node))
+    if rows is not None:  # the rows asked for: their grid positions and components
+        multi = tuple(m[rows] for m in multi)
+        coarse_multi = list(multi)
+        for a in coarsened:
+            coarse_multi[a] = lines[a][0][multi[a]]
+        component = grid.component[rows]
+        n = len(rows)
+    else:
+        component = grid.component
     width = 2 ** len(coarsened)
     strides = np.cumprod((1,) + coarse_shape[:0:-1])[::-1]  # C-order strides of the coarse grid
     base = sum(coarse_multi[a] * int(strides[a]) for a in range(dim))  # lower corner
@@ -356,7 +369,7 @@ def _coarsen(grid: Grid, axes_to_coarsen: tuple[int, ...]) -> tuple[sp.csr_matri
                 flat += step[a]
             w = 1.0 - wlow[a] if c else wlow[a]
             weight = w.copy() if weight is None else np.multiply(weight, w, out=weight)
-        col = index[flat] if index is not None else table[flat * grid.ncomp + grid.component]
+        col = index[flat] if index is not None else table[flat * grid.ncomp + component]
         cols[:, k] = col
         vals[:, k] = weight = np.where(col >= 0, weight, 0.0)
         total += weight  # the row sums as vals.sum(axis=1) adds them below 8 terms
