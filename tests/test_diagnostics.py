@@ -61,6 +61,16 @@ def test_the_default_flip_chip_gets_only_the_warnings_that_apply(flip_chip):
         "sends at least 95 % that way, so this is the case top path resistance of this model, "
         "not a datasheet theta_JC"]
     assert 85 < share < 95
+    # balls (19.6 % solder in air) and bumps (28.3 % in the underfill) are homogenized
+    # layers: their von Mises maxima are the mixtures', named with the mixture
+    vm = summary["mechanical"]["von_mises_max_MPa"]
+    assert found["homogenized_layer_stress"] == [
+        f"{part}: von Mises max {vm[part]:.3g} MPa is the stress of a homogenized layer "
+        f"(homogenized sac305 columns ({fraction}) in {matrix}), not of a joint: model the "
+        "joints one by one (the package's *_model = \"discrete\") for their stress and life"
+        for part, fraction, matrix in (("balls", "19.6 %", "air"),
+                                       ("bumps", "28.3 %", "molded_underfill"))]
+    assert vm["balls"] < 0.1  # a ball layer over air carries almost nothing in plane
 
 
 def test_below_ambient_on_a_coarse_plate_under_a_strong_film():
@@ -122,6 +132,7 @@ def test_solder_above_its_melting_point_while_stressed(free, load, fires):
                                                   "temperature": f"{load} degC"})
     summary, found = warnings_of(model)
     stress = summary["mechanical"]["von_mises_max_MPa"]["joint"]
+    assert "homogenized_layer_stress" not in found  # a solid solder part is no mixture
     if not fires:
         assert "solder_above_melting" not in found
         return

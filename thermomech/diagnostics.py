@@ -17,7 +17,8 @@ Codes (docs/getting-started.md, "Reading the report", lists them with their thre
 - mechanical: ``singular_corner_stress``, ``singular_von_mises``, ``linear_element_locking``,
   ``secant_cte_above_tg``, ``large_warpage`` (beyond a third of the package thickness:
   small-strain model no longer valid), ``solder_above_melting`` (a part above its melting
-  point while carrying stress).
+  point while carrying stress), ``homogenized_layer_stress`` (von Mises of a homogenized
+  joint layer: the smeared mixture's, not a joint's).
 
 ``run`` is an ``analysis.Run`` (only ``model``, ``package``, ``thermal``, ``mechanical`` and
 ``curve`` are read), ``summary`` the tables ``analysis.summarize`` builds.
@@ -270,6 +271,7 @@ def mechanical_warnings(run, mechanical: Mapping) -> list[RunWarning]:
         found.append(RunWarning("singular_von_mises", (
             "von Mises maxima sit at re-entrant corners and part edges, where the elastic "
             "stress is singular: they depend on the mesh size")))
+        found += homogenized_layer_stress(run.package, mechanical["von_mises_max_MPa"])
     element = mechanical.get("element") or ""
     if element in ("Hex1", "Quad1"):
         found.append(RunWarning("linear_element_locking", (
@@ -288,6 +290,25 @@ def mechanical_warnings(run, mechanical: Mapping) -> list[RunWarning]:
     found += large_warpage(run.package, mechanical)
     found += solder_above_melting(run, mechanical)
     found += separate_bodies(run)
+    return found
+
+
+def homogenized_layer_stress(package, von_mises: Mapping) -> list[RunWarning]:
+    """Parts in the von Mises table that are homogenized layers (a material the package
+    family mixed itself: joints and what surrounds them, ``materials.column_layer_properties``):
+    their stress is the mixture's mean, which says nothing of a joint's (a ball layer over
+    air carries almost none in plane)."""
+    layout = getattr(package, "layout", None)
+    derived = getattr(layout, "materials", None) or {}
+    materials = getattr(package, "part_materials", {})
+    found = []
+    for part, value in von_mises.items():
+        material = materials.get(part)
+        if material in derived:
+            found.append(RunWarning("homogenized_layer_stress", (
+                f"{part}: von Mises max {value:.3g} MPa is the stress of a homogenized layer "
+                f"({derived[material].description}), not of a joint: model the joints "
+                "one by one (the package's *_model = \"discrete\") for their stress and life")))
     return found
 
 
