@@ -113,6 +113,7 @@ def solve(comm, PETSc, model, method: str, source=None, fields: dict | None = No
                                               method=method, local=local)
             if local:
                 mechanical, fields["mechanical"] = mechanical
+                fields["temperature"] = value
             mechanical = None if mechanical is None else mechanical[0]
             if loads.temperatures:
                 curve = solves.solve_warpage(comm, PETSc, package, loads,
@@ -159,10 +160,14 @@ def _write_parallel(comm, run: Run, args, fields: dict) -> int:
     directory = comm.bcast(None if opened is None else opened[1], root=0)
     try:
         with abort_on_failure(comm):
-            mine = np.flatnonzero(solves.cell_ranks(run.package, comm.size) == comm.rank)
+            cell_rank = solves.cell_ranks(run.package, comm.size)
+            mine = np.flatnonzero(cell_rank == comm.rank)
             data = pvtu.piece_bytes(comm, run.package, mine, fields.get("thermal"),
                                     fields.get("mechanical"))
+            parts = pvtu.part_files(comm, run.package, cell_rank, *pvtu.local_results(
+                comm, run.package, run.model, mine, fields))
         agreed(comm, pvtu.write_piece, directory, comm.rank, data)
+        agreed(comm, pvtu.write_parts, directory, comm.rank, parts)
     except RanksFailedError:
         if opened is not None:
             opened[0].abort()
@@ -172,6 +177,7 @@ def _write_parallel(comm, run: Run, args, fields: dict) -> int:
         folder = opened[0]
         folder.write_bytes("result.pvtu", pvtu.index_bytes(comm.size, "thermal" in fields,
                                                            "mechanical" in fields))
+        folder.write_bytes("result.vtm", pvtu.multiblock_bytes(run.package, cell_rank))
         code = _write(run, args, folder)
     return comm.bcast(code, root=0)
 
