@@ -106,8 +106,14 @@ pvtu.write_parts(str(out / "mpi" / pvtu.FOLDER), comm.rank, files)
 
 
 @needs_mpi
-def test_part_pieces_equal_the_serial_blocks_of_the_same_solution(tmp_path):
+@pytest.mark.parametrize("load", ["25 degC", "thermal"])
+def test_part_pieces_equal_the_serial_blocks_of_the_same_solution(tmp_path, load):
+    """The warpage at a uniform temperature and at the heat solve's field (the stress at
+    each node from the temperature there: the field broadcast to every rank)."""
     model = _model(tmp_path)
+    model.write_text(model.read_text().replace('temperature = "25 degC"',
+                                               f'temperature = "{load}"'))
+    assert f'temperature = "{load}"' in model.read_text()
     done = _mpirun(2, str(model), str(tmp_path), module=("-c", SAME_SOLUTION))
     assert done.returncode == 0, done.stderr
     worst = _compare(tmp_path / "mpi", tmp_path / "serial", 1e-11)
