@@ -154,8 +154,9 @@ def _staging(rank: int, args):
 
 
 def _write_parallel(comm, run: Run, args, fields: dict) -> int:
-    """``--pvtu``: every rank stages the piece of its cells, rank 0 the index and the
-    serial run's other files; the exit code (every rank)."""
+    """``--pvtu``: every rank stages the pieces of its cells (result.pvtu's, and one per
+    part for result.vtm: ``pvtu.part_files``), rank 0 the two indexes and the serial
+    run's other files; the exit code (every rank)."""
     opened = agreed(comm, _staging, comm.rank, args)
     directory = comm.bcast(None if opened is None else opened[1], root=0)
     try:
