@@ -4,7 +4,10 @@ partition numbers a weak-scaling model to 64 ranks needs. Not a timed test.
 ``strong``: the default flip-chip model (``meshes/flip_chip.toml``) at a given
 ``mesh.target_size``, heat (Q1, linear k: one solve) or warpage (HexS2), solved by
 ``distributed.solves`` on 1 and 2 ranks (``mpiexec -n``); per rank: peak memory (ru_maxrss),
-assembly and solve seconds, iterations.
+assembly and solve seconds, iterations. With ``--outputs serial`` or ``--outputs pvtu``
+the child is ``thermomech run --backend petsc [--pvtu]`` instead (no figures): per rank
+the gather to rank 0, the solve's peak memory and the output stage's wall, CPU seconds
+and peak memory (:data:`OUTPUTS`).
 
 ``weak``: cells per rank fixed, the box grid grown with the ranks; for 1..64 ranks the slab
 partition's (and METIS', through pymetis) per-rank cells, owned dofs and halo dofs (the dofs
@@ -27,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -72,11 +76,8 @@ if comm.rank == 0:  # the results live on rank 0 only
 """
 
 
-PHASES = """
+STEPS = """
 import dataclasses, json, os, sys, time
-from thermomech.distributed.mpi import petsc
-from thermomech.distributed import smoother, solves, system
-from thermomech.model_file import load_model, mesh_model
 rows = []
 def status():
     lines = open("/proc/self/status").read().splitlines()
@@ -101,6 +102,15 @@ def wrap(module, attr):
     call = getattr(module, attr)
     setattr(module, attr, lambda *a, **k: timed(f"{{module.__name__.split('.')[-1]}}.{{attr}}",
                                                 call, *a, **k))
+"""
+"""``timed(name, call, ...)``: a step's resident memory after it, its peak (VmHWM, reset
+before it), wall and CPU seconds as a row of ``rows``; ``wrap(module, attr)`` times every
+call of ``module.attr``."""
+
+PHASES = STEPS + """
+from thermomech.distributed.mpi import petsc
+from thermomech.distributed import smoother, solves, system
+from thermomech.model_file import load_model, mesh_model
 MPI, PETSc = timed("import and PETSc init", petsc)
 comm = MPI.COMM_WORLD
 for name in ("cell_ranks", "thermal_space", "assemble_problem", "warpage_system", "owners",
@@ -139,6 +149,69 @@ if comm.rank == 0:
 """
 
 
+OUTPUTS = STEPS + """
+import argparse
+from thermomech.distributed import command, solves, system
+from thermomech.distributed.mpi import petsc
+from thermomech.model_file import load_model
+MPI, PETSc = petsc()
+comm = MPI.COMM_WORLD
+def watched(module, attr):  # wall, CPU and memory of each call, the peak not reset
+    call = getattr(module, attr)
+    def run(*a, **k):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = call(*a, **k)
+        s = status()
+        rows.append([f"{{module.__name__.split('.')[-1]}}.{{attr}}", s["VmRSS"],
+                     s["VmHWM"], time.perf_counter() - wall, time.process_time() - cpu])
+        return out
+    setattr(module, attr, run)
+watched(system, "gather")
+watched(solves, "on_root")
+from thermomech import analysis, files
+from thermomech.distributed import pvtu as pieces
+for module, name in ((command, "write_outputs"), (analysis, "paraview_files"),
+                     (files.OutputFolder, "commit"), (pieces, "piece_bytes"),
+                     (pieces, "local_results"), (pieces, "part_files")):
+    watched(module, name)  # inside the output stage (their peaks: the stage's so far)
+model = load_model("meshes/flip_chip.toml")
+model = model.with_values(mesh=dataclasses.replace(model.mesh, target_size={size}))
+si = model.all_materials["silicon"].with_values(conductivity_exponent=0.0)
+model = model.with_values(materials={{**model.materials, "silicon": si}})
+model = model.with_values(**({{"mechanical": None}} if "{physics}" == "heat" else
+                             {{"thermal": None}}))
+pvtu = "{outputs}" == "pvtu"
+args = argparse.Namespace(model=None, out="{out}", force=True, no_figures=True,
+                          figure_format="png", pvtu=pvtu, solver="{method}")
+fields = {{}} if pvtu else None
+wall, cpu = time.perf_counter(), time.process_time()
+run = command.solve(comm, PETSc, model, "{method}", fields=fields)
+s = status()
+rows.append(["command.solve (peak: the whole process so far)", s["VmRSS"], s["VmHWM"],
+             time.perf_counter() - wall, time.process_time() - cpu])
+def outputs():
+    if pvtu:
+        return command._write_parallel(comm, run, args, fields)
+    return comm.bcast(command._write(run, args) if comm.rank == 0 else None, root=0)
+comm.barrier()
+code = timed("outputs", outputs)
+every = comm.gather(rows)
+if comm.rank == 0:
+    result = run.thermal if "{physics}" == "heat" else run.mechanical
+    print(json.dumps({{"physics": "{physics}", "ranks": comm.size, "method": "{method}",
+                      "outputs": "{outputs}", "exit_code": code,
+                      "target_mm": {size} * 1e3, "cells": run.package.ncells,
+                      "unknowns": result.stats["unknowns"], "load_average": os.getloadavg(),
+                      "columns": ["step", "resident GB", "peak GB", "wall s", "cpu s"],
+                      "steps_per_rank": every}}))
+"""
+"""``strong --outputs serial|pvtu``: ``thermomech run --backend petsc [--pvtu]``'s solve and
+output stage (no figures) in one child, rows per rank: the solution's gather to rank 0 and
+the result builders there (``system.gather``, ``solves.on_root``, the peak not reset), the
+whole solve (its peak is the process's so far), then the output stage (rank 0's summary,
+report and files; with pvtu every rank's pieces) as a ``timed`` row, its own peak."""
+
+
 def _environment() -> dict:
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "THERMOMECH_NUM_THREADS": "1",
@@ -150,11 +223,12 @@ def _environment() -> dict:
 
 
 def strong(python: str, size: float, physics: str, method: str, ranks: list[int],
-           child: str = CHILD) -> list:
+           child: str = CHILD, outputs: str = "none", out: str = "") -> list:
     env = _environment()
     rows = []
     for n in ranks:
-        code = child.format(size=size, physics=physics, method=method)
+        code = child.format(size=size, physics=physics, method=method, outputs=outputs,
+                            out=out)
         out = subprocess.run(["mpiexec", "-n", str(n), "--oversubscribe", "--mca",
                               "mpi_yield_when_idle", "1", python, "-c", code], cwd=ROOT,
                              env=env, capture_output=True, text=True, check=True)
@@ -216,16 +290,28 @@ def main(argv=None) -> int:
         s.add_argument("--physics", choices=["heat", "warpage"], default="heat")
         s.add_argument("--method", default="cg-gamg-lines")
         s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    strong_parser = sub.choices["strong"]
+    strong_parser.add_argument(
+        "--outputs", choices=["none", "serial", "pvtu"], default="none",
+        help="also time thermomech run's output stage (no figures): rank 0's files, or "
+             "with pvtu every rank's pieces")
+    strong_parser.add_argument("--out", default="", help="the run's output folder (with "
+                               "--outputs; default: a temporary folder, removed)")
     w = sub.add_parser("weak")
     w.add_argument("--cells-per-rank", type=int, default=50_000)
     w.add_argument("--layers", type=int, default=20)
     w.add_argument("--metis-up-to", type=int, default=64)
     args = parser.parse_args(argv)
     stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    outputs = getattr(args, "outputs", "none")
     if args.mode in ("strong", "phases"):
-        key = f"{args.mode} {args.physics} {args.method} {args.size * 1e3:g} mm"
-        rows = strong(args.python, args.size, args.physics, args.method, args.ranks,
-                      CHILD if args.mode == "strong" else PHASES)
+        key = f"{args.mode} {args.physics} {args.method} {args.size * 1e3:g} mm" + (
+            "" if outputs == "none" else f" outputs {outputs}")
+        with tempfile.TemporaryDirectory() as scratch:
+            rows = strong(args.python, args.size, args.physics, args.method, args.ranks,
+                          OUTPUTS if outputs != "none" else CHILD if args.mode == "strong"
+                          else PHASES, outputs, args.out or str(Path(scratch) / "run")
+                          if outputs != "none" else "")
         kept = [row for row in stored.get(key, []) if row["ranks"] not in args.ranks]
         stored[key] = kept + rows  # one invocation per rank count keeps the others
     else:

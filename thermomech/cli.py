@@ -340,9 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "cg-gamg-lines (GAMG, z-line smoother), cg-gamg, cg-gmg, cg-hypre or "
                      "direct (MUMPS))")
     run.add_argument("--pvtu", action="store_true",
-                     help="with --backend petsc: each rank writes the piece of its cells "
-                     "(result/piece_<rank>.vtu) and rank 0 result.pvtu, instead of result.vtu "
-                     "and result.vtm gathered on rank 0 (large models)")
+                     help="with --backend petsc: each rank writes the pieces of its cells "
+                     "(result/piece_<rank>.vtu, result/<rank>/<part>.vtu) and rank 0 their "
+                     "indexes result.pvtu and result.vtm, instead of result.vtu and "
+                     "result.vtm gathered on rank 0 (large models)")
     run.add_argument("--backend", default="serial", choices=["serial", "petsc"],
                      help="serial (one process), or petsc: one model across the ranks of "
                      "mpiexec -n N (needs mpi4py and petsc4py: docs/mpi.md)")

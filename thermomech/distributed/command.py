@@ -117,6 +117,7 @@ def solve(comm, PETSc, model, method: str, source=None, fields: dict | None = No
                                               method=method, local=local)
             if local:
                 mechanical, fields["mechanical"] = mechanical
+                fields["temperature"] = value
             mechanical = None if mechanical is None else mechanical[0]
             if loads.temperatures:
                 curve = solves.solve_warpage(comm, PETSc, package, loads,
@@ -157,16 +158,21 @@ def _staging(rank: int, args):
 
 
 def _write_parallel(comm, run: Run, args, fields: dict) -> int:
-    """``--pvtu``: every rank stages the piece of its cells, rank 0 the index and the
-    serial run's other files; the exit code (every rank)."""
+    """``--pvtu``: every rank stages the pieces of its cells (result.pvtu's, and one per
+    part for result.vtm: ``pvtu.part_files``), rank 0 the two indexes and the serial
+    run's other files; the exit code (every rank)."""
     opened = agreed(comm, _staging, comm.rank, args)
     directory = comm.bcast(None if opened is None else opened[1], root=0)
     try:
         with abort_on_failure(comm):
-            mine = np.flatnonzero(solves.cell_ranks(run.package, comm.size) == comm.rank)
+            cell_rank = solves.cell_ranks(run.package, comm.size)
+            mine = np.flatnonzero(cell_rank == comm.rank)
             data = pvtu.piece_bytes(comm, run.package, mine, fields.get("thermal"),
                                     fields.get("mechanical"))
+            parts = pvtu.part_files(comm, run.package, cell_rank, *pvtu.local_results(
+                comm, run.package, run.model, mine, fields))
         agreed(comm, pvtu.write_piece, directory, comm.rank, data)
+        agreed(comm, pvtu.write_parts, directory, comm.rank, parts)
     except RanksFailedError:
         if opened is not None:
             opened[0].abort()
@@ -176,6 +182,7 @@ def _write_parallel(comm, run: Run, args, fields: dict) -> int:
         folder = opened[0]
         folder.write_bytes("result.pvtu", pvtu.index_bytes(comm.size, "thermal" in fields,
                                                            "mechanical" in fields))
+        folder.write_bytes("result.vtm", pvtu.multiblock_bytes(run.package, cell_rank))
         code = _write(run, args, folder)
     return comm.bcast(code, root=0)
 
