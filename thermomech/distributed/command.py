@@ -89,13 +89,16 @@ def _checked_model(comm, args):
 def solve(comm, PETSc, model, method: str, source=None, fields: dict | None = None) -> Run:
     """Mesh ``model`` on every rank and solve its heat and warpage across the ranks: the
     serial ``analysis.run_model``'s Run on rank 0 (the other ranks' Run has no results).
-    ``fields``: filled with each rank's ``pvtu.LocalField`` of "thermal" and "mechanical"."""
+    ``fields``: filled with each rank's ``pvtu.LocalField`` of "thermal" and "mechanical"
+    and the solve's "cell_rank" (cells,) partition, which the pieces follow."""
     local = fields is not None
     seconds = {}
     tick = time.perf_counter()
     package = agreed(comm, mesh_model, model)
     seconds["mesh"] = time.perf_counter() - tick
     method = solves.chosen(method, package, comm.size)
+    if local:  # the pieces are the cells of the solve's own partition (it depends on method)
+        fields["cell_rank"] = solves.cell_ranks(package, comm.size, method)
     thermal = mechanical = None
     curve = ()
     with abort_on_failure(comm):
@@ -165,7 +168,7 @@ def _write_parallel(comm, run: Run, args, fields: dict) -> int:
     directory = comm.bcast(None if opened is None else opened[1], root=0)
     try:
         with abort_on_failure(comm):
-            cell_rank = solves.cell_ranks(run.package, comm.size)
+            cell_rank = fields["cell_rank"]
             mine = np.flatnonzero(cell_rank == comm.rank)
             data = pvtu.piece_bytes(comm, run.package, mine, fields.get("thermal"),
                                     fields.get("mechanical"))
