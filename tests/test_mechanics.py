@@ -313,6 +313,31 @@ def test_box_stress_in_blocks_equals_the_whole_arrays(dim, plane, monkeypatch):
                                               for f in dataclasses.fields(ElasticModel)}))
 
 
+@pytest.mark.parametrize("dim", [3, 2])
+def test_pickled_result_carries_its_quadrature_stress(dim):
+    # the figure helper is sent the result with its quadrature stress; on box cells the
+    # points and weights stay behind and are made again from the box: the same arrays to
+    # the bit, and a smaller pickle. 2D: the solve built the vector basis, whose points
+    # and weights the stress came with: all three are sent.
+    import pickle
+
+    package = bilayer(dim, top=MOLD, target=0.7e-3)
+    result = solve_warpage(package, MechanicalLoads(stress_free_temperature=175.0))
+    bare = len(pickle.dumps(result))
+    arrays = result.quadrature_stress()
+    data = pickle.dumps(result)
+    back = pickle.loads(data)
+    assert all(np.array_equal(a, b) for a, b in zip(back.quadrature_stress(), arrays))
+    sent = len(data) - bare  # what the quadrature arrays add
+    if dim == 3:
+        assert not back.quadrature_stress()[0].flags.writeable  # shared, as made here
+        assert arrays[0].nbytes < sent < arrays[0].nbytes + 1000
+    else:
+        assert sent > sum(a.nbytes for a in arrays)
+    again = pickle.loads(pickle.dumps(back))  # and once more from the unpickled result
+    assert all(np.array_equal(a, b) for a, b in zip(again.quadrature_stress(), arrays))
+
+
 def test_condense_equals_two_step_indexing():
     rng = np.random.default_rng(3)
     dense = sp.random(60, 60, density=0.2, random_state=4).toarray()
