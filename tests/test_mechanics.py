@@ -314,12 +314,14 @@ def test_box_stress_in_blocks_equals_the_whole_arrays(dim, plane, monkeypatch):
 
 
 @pytest.mark.parametrize("dim", [3, 2])
-def test_pickled_result_carries_its_quadrature_stress(dim):
-    # the figure helper is sent the result with its quadrature stress; on box cells the
-    # points and weights stay behind and are made again from the box: the same arrays to
-    # the bit, and a smaller pickle. 2D: the solve built the vector basis, whose points
-    # and weights the stress came with: all three are sent.
+def test_pickled_result_and_its_quadrature_stress(dim):
+    # the figure helper is sent the result: on box cells without its quadrature stress,
+    # which the helper makes again (the same code on one BLAS thread: the same arrays to
+    # the bit, also unpickled in a fresh interpreter, as the helper is); 2D: the solve
+    # built the vector basis, whose stress, points and weights go with the result
     import pickle
+    import subprocess
+    import sys
 
     package = bilayer(dim, top=MOLD, target=0.7e-3)
     result = solve_warpage(package, MechanicalLoads(stress_free_temperature=175.0))
@@ -330,12 +332,15 @@ def test_pickled_result_carries_its_quadrature_stress(dim):
     assert all(np.array_equal(a, b) for a, b in zip(back.quadrature_stress(), arrays))
     sent = len(data) - bare  # what the quadrature arrays add
     if dim == 3:
+        assert sent == 0
         assert not back.quadrature_stress()[0].flags.writeable  # shared, as made here
-        assert arrays[0].nbytes < sent < arrays[0].nbytes + 1000
+        script = ("import pickle, sys, numpy as np; r = pickle.loads(sys.stdin.buffer.read());"
+                  "sys.stdout.buffer.write(pickle.dumps(r.quadrature_stress()[0]))")
+        made = subprocess.run([sys.executable, "-c", script], input=data, check=True,
+                              capture_output=True).stdout
+        assert np.array_equal(pickle.loads(made), arrays[0])
     else:
         assert sent > sum(a.nbytes for a in arrays)
-    again = pickle.loads(pickle.dumps(back))  # and once more from the unpickled result
-    assert all(np.array_equal(a, b) for a, b in zip(again.quadrature_stress(), arrays))
 
 
 def test_condense_equals_two_step_indexing():

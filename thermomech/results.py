@@ -20,6 +20,7 @@ from .fem.space import Field, Space
 from .mechanical_loads import MechanicalLoads
 from .meshing import MeshedPackage
 from .thermal_loads import ThermalLoads
+from .threads import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -140,27 +141,23 @@ class WarpageResult:
         """
         cache = self._stress_cache
         if "quadrature" not in cache:
-            if "box_stress" in cache:  # unpickled (__getstate__): points and weights again
-                arrays = (cache.pop("box_stress"), *self._box_points()[3:])
-                cache["from_box"] = True
-            else:
-                cache["from_box"] = "basis" not in self.space.__dict__ and _box_ready(
-                    self.space, self.temperature)  # as _quadrature_stress decides
-                arrays = self._quadrature_stress()
+            cache["from_box"] = "basis" not in self.space.__dict__ and _box_ready(
+                self.space, self.temperature)  # as _quadrature_stress decides
+            arrays = self._quadrature_stress()
             for a in arrays[:2]:  # the weights are the basis' own array
                 a.flags.writeable = False
             cache["quadrature"] = arrays
         return cache["quadrature"]
 
     def __getstate__(self) -> dict:
-        """The result's fields for pickle; a quadrature stress made from the box cells'
-        tables goes without its points and weights, which :meth:`quadrature_stress` makes
-        again from the box (10 ms at 562k unknowns): the figure helper's last batch (the
-        von Mises figure reads the stress) is 35 of 136 MB smaller there."""
+        """The result's fields for pickle, without a quadrature stress made from the box
+        cells' tables: made again from the box where it is read (0.08 s CPU at 562k
+        unknowns, one BLAS thread), it is cheaper than its 87 MB of arrays through the
+        figure helper's pipe (the von Mises figure reads it). Other quadrature stresses (from
+        scikit-fem's basis, ~1 s there) go with the result."""
         state = dict(self.__dict__)
-        cache = state["_stress_cache"]
-        if cache.get("from_box") and "quadrature" in cache:
-            state["_stress_cache"] = {"box_stress": cache["quadrature"][0]}
+        if state["_stress_cache"].get("from_box"):
+            state["_stress_cache"] = {}
         return state
 
     def _quadrature_stress(self):
@@ -200,15 +197,26 @@ class WarpageResult:
         one, first, sizes, coords, dx = self._box_points()
         # (k, p, q): d phi_k / d xi_p on the unit cell at its quadrature points
         tables = np.array([phi[0].grad[:, 0, :] * sizes[:, :1] for phi in first.basis])
-        nloc, ncomp, (dim, ncells, nq) = len(tables), space.ncomp, coords.shape
-        T, values = self.temperature, None
+        T, values, field_dofs = self.temperature, None, None
         if isinstance(T, Field):  # its shape functions' values at the same unit points
             probe = skfem.Basis(one, T.space.elem, quadrature=first.quadrature)
             values = np.array([phi[0].value[0] for phi in probe.basis])  # (k, q)
             field_dofs = T.space.dofs.element_dofs[:, cells]
         part = np.asarray(self.package.cell_part)
-        element_dofs = space.element_dofs
+        ncells = coords.shape[1]
         step = BOX_BLOCK if (_pointwise(self.model) and len(part) == ncells) else ncells
+        # the blocks' small products on one BLAS thread (a second one spins between them:
+        # 0.16-0.19 s CPU instead of 0.07 at 562k unknowns), which also makes the numbers
+        # those of one thread wherever this runs
+        with one_blas_thread(step < ncells):
+            return self._box_stress_blocks(step, tables, sizes, coords, dx, part, T, values,
+                                           field_dofs)
+
+    def _box_stress_blocks(self, step, tables, sizes, coords, dx, part, T, values,
+                           field_dofs):
+        """The loop of :meth:`_box_quadrature_stress` over blocks of ``step`` cells."""
+        space, element_dofs = self.space, self.space.element_dofs
+        nloc, ncomp, (dim, ncells, nq) = len(tables), space.ncomp, coords.shape
         stress = None
         for start in range(0, ncells, step):  # a loop over blocks of cells
             block = slice(start, start + step)
