@@ -190,8 +190,8 @@ class WarpageResult:
         made :data:`BOX_BLOCK` cells at a time: the gradient, strain and per-part products
         of a block stay in cache and their memory is reused, where the whole arrays touched
         437 MB of fresh pages for a 52 MB stress at 562k unknowns (0.14-0.68 s of kernel
-        time). The same products per point, so the same numbers (bit for bit with
-        OpenBLAS, ``tests/test_mechanics.py``)."""
+        time). The same products per point, so the same numbers: bit for bit at 562k
+        unknowns with OpenBLAS on one thread, to round-off in ``tests/test_mechanics.py``."""
         space = self.space
         cells = space.active_cells
         one, first, sizes, coords, dx = self._box_points()
