@@ -144,6 +144,24 @@ def test_solder_above_its_melting_point_while_stressed(free, load, fires):
         "melting point"]
 
 
+@pytest.mark.parametrize("plate, fires", [(250, True), (150, False)])
+def test_solder_above_its_melting_point_under_the_thermal_field(plate, fires):
+    """The load as the heat solve's field (``temperature = "thermal"``): the bottom held
+    at 250 (150) degC, 1 W in the die warming the joint by less than 0.05 K above it; its
+    hottest point, read from the field's dofs in its cells, is that value (the load is a
+    Field, not a number: the check raised a TypeError on every thermal-field run)."""
+    model = strip_model(SOLDER_JOINT, thermal={"power": {"die": "1 W"}, "fixed_temperature": [
+        {"surface": "bottom", "temperature": f"{plate} degC"}]},
+        mechanical={"stress_free_temperature": "25 degC", "temperature": "thermal"})
+    summary, found = warnings_of(model)
+    assert ("solder_above_melting" in found) == fires
+    if fires:
+        stress = summary["mechanical"]["von_mises_max_MPa"]["joint"]
+        assert found["solder_above_melting"][0].startswith(
+            f"'joint' (sac305) reaches 250.0 degC, above its melting point 217 degC, while "
+            f"carrying up to {stress:.3g} MPa von Mises")
+
+
 HEATED = [("copper", "copper", [-5, 5], [0, 0.3]), ("die", "silicon", [-3, 3], [0.3, 0.7])]
 FILM = [{"surface": "bottom", "h": "1000 W/(m^2*K)"}]
 

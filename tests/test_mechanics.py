@@ -272,6 +272,77 @@ def test_displacement_basis_is_lazy_and_matches_skfem(dim):
     assert stress.shape[1:] == weights.shape
 
 
+@pytest.mark.parametrize("dim,plane", [(3, "strain"), (2, "strain"), (2, "stress")])
+def test_box_stress_in_blocks_equals_the_whole_arrays(dim, plane, monkeypatch):
+    # the quadrature stress of box cells is made BOX_BLOCK cells at a time: each point's
+    # gradient is the same sum of 20 products, in the order the BLAS kernel takes it (bit
+    # for bit with OpenBLAS on one thread; two threads split the whole product at other
+    # rows, 1 ulp apart), so the stress equals the whole arrays' to its round-off: an ulp
+    # of the strain times E, where strain and thermal strain cancel to 1/100 (1e-13 of
+    # the largest stress; a cell in the wrong block would be off by its whole stress); a
+    # temperature field through the mold's Tg: both CTE branches
+    import dataclasses
+
+    from thermomech import results
+    from thermomech.elasticity import ElasticModel
+
+    package = bilayer(dim, top=MOLD, target=0.7e-3)
+    element = skfem.ElementHex2() if dim == 3 else skfem.ElementQuad2()
+    field = _field_through_tg(package, element)
+    result = solve_warpage(package, MechanicalLoads(plane=plane,
+                                                    stress_free_temperature=175.0),
+                           temperature=(field.space, field.values))
+    monkeypatch.setattr(results, "BOX_BLOCK", 10**9)
+    whole = dataclasses.replace(result)._box_quadrature_stress()
+    assert package.ncells > 2 * 8 and package.ncells % 8  # blocks, the last one shorter
+    for block in (4, 8):
+        monkeypatch.setattr(results, "BOX_BLOCK", block)
+        blocked = dataclasses.replace(result)._box_quadrature_stress()
+        scale = np.abs(whole[0]).max()
+        assert scale > 1e6  # a loaded body
+        assert np.abs(blocked[0] - whole[0]).max() <= 1e-13 * scale
+        assert all(np.array_equal(a, b) for a, b in zip(blocked[1:], whole[1:]))
+    # a model whose stress reads its cells (a process increment's) is not cut in blocks
+    assert results._pointwise(result.model)
+
+    class Cellwise(ElasticModel):
+        def stress(self, *args, **kwargs):
+            return super().stress(*args, **kwargs)
+
+    assert not results._pointwise(Cellwise(**{f.name: getattr(result.model, f.name)
+                                              for f in dataclasses.fields(ElasticModel)}))
+
+
+@pytest.mark.parametrize("dim", [3, 2])
+def test_pickled_result_and_its_quadrature_stress(dim):
+    # the figure helper is sent the result: on box cells without its quadrature stress,
+    # which the helper makes again (the same code on one BLAS thread: the same arrays to
+    # the bit, also unpickled in a fresh interpreter, as the helper is); 2D: the solve
+    # built the vector basis, whose stress, points and weights go with the result
+    import pickle
+    import subprocess
+    import sys
+
+    package = bilayer(dim, top=MOLD, target=0.7e-3)
+    result = solve_warpage(package, MechanicalLoads(stress_free_temperature=175.0))
+    bare = len(pickle.dumps(result))
+    arrays = result.quadrature_stress()
+    data = pickle.dumps(result)
+    back = pickle.loads(data)
+    assert all(np.array_equal(a, b) for a, b in zip(back.quadrature_stress(), arrays))
+    sent = len(data) - bare  # what the quadrature arrays add
+    if dim == 3:
+        assert sent == 0
+        assert not back.quadrature_stress()[0].flags.writeable  # shared, as made here
+        script = ("import pickle, sys, numpy as np; r = pickle.loads(sys.stdin.buffer.read());"
+                  "sys.stdout.buffer.write(pickle.dumps(r.quadrature_stress()[0]))")
+        made = subprocess.run([sys.executable, "-c", script], input=data, check=True,
+                              capture_output=True).stdout
+        assert np.array_equal(pickle.loads(made), arrays[0])
+    else:
+        assert sent > sum(a.nbytes for a in arrays)
+
+
 def test_condense_equals_two_step_indexing():
     rng = np.random.default_rng(3)
     dense = sp.random(60, 60, density=0.2, random_state=4).toarray()

@@ -491,6 +491,26 @@ def test_folder_commits_all_at_once_and_removes_only_unchanged_stale_files(tmp_p
     assert manifest(tmp_path / "o")["c.txt"]["group"] == "h"
 
 
+def test_commit_hashes_staged_bytes_once_and_a_rewrite_again(tmp_path, monkeypatch):
+    """write_bytes hashes the bytes it stages; the commit does not read those files again
+    (0.07 s for a 562k-unknown run's 48 MB). A file staged again through ``path`` (same
+    size, within the file system's time resolution) is hashed again: the manifest has the
+    hash of what is in place."""
+    reads = []
+    monkeypatch.setattr(files, "file_sha256", lambda path: reads.append(path) or
+                        hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    folder = OutputFolder(tmp_path, group="g")
+    folder.write_bytes("a.bin", b"first")
+    folder.write_bytes("b.bin", b"bytes")
+    with folder.path("b.bin") as staged:  # rewritten in place by another writer
+        staged.write_bytes(b"BYTES")
+    folder.commit()
+    assert [Path(p).name for p in reads] == ["b.bin"]
+    entries = manifest(tmp_path)
+    assert entries["a.bin"]["sha256"] == hashlib.sha256(b"first").hexdigest()
+    assert entries["b.bin"]["sha256"] == hashlib.sha256(b"BYTES").hexdigest()
+
+
 def test_a_kill_between_manifest_and_rename_is_not_an_edit(tmp_path, monkeypatch):
     """The manifest learns the new hash before the file is replaced: if the process dies in
     between, the old content (previous_sha256) still counts as thermomech's."""

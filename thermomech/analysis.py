@@ -383,15 +383,15 @@ def _write_outputs(run: Run, folder: OutputFolder, figures: bool, figure_format:
                    report: bool, helper, meshes: bool) -> list[Path]:
     from .export import json_bytes, write_mesh  # noqa: F401 - before the thread (imports)
 
+    # the figures left go first; the helper makes a box mesh's quadrature stress (results)
+    helped = figures and helper is not None and helper.submit(
+        run.package, run.thermal, run.mechanical, run.curve, run.history)
     # the ParaView files are made on a thread while the summary is computed (numpy, zlib
     # and scikit-fem's einsums release the GIL); written here, in the usual order
     with cf.ThreadPoolExecutor(1, thread_name_prefix="thermomech-paraview") as pool:
         pending = pool.submit(paraview_files, run, meshes)
         with stage("write summary.json"):
             summary = summarize(run)
-            # after the summary: the result has its quadrature stress (the von Mises figure's)
-            helped = figures and helper is not None and helper.submit(
-                run.package, run.thermal, run.mechanical, run.curve, run.history)
             names = ["summary.json"] + (["result.vtu"] if meshes else [])
             folder.write_bytes("summary.json", json_bytes(summary))
             history = summary.get("mechanical", {}).get("history")

@@ -372,13 +372,15 @@ def large_warpage(package, mechanical: Mapping) -> list[RunWarning]:
 
 
 def part_temperature_max(result, part: str) -> float:
-    """The highest temperature of ``part`` in a warpage solve's load, degC."""
+    """The highest temperature of ``part`` in a warpage solve's load, degC: the load itself
+    when uniform, else the largest dof value of a ``Field`` (space, values) in the part's
+    cells."""
     temperature = result.temperature
     if isinstance(temperature, int | float):
         return float(temperature)
-    basis, values = temperature
     cells = result.package.part_cells(part)
-    return float(np.max(values[basis.element_dofs[:, cells]]))
+    values = np.asarray(temperature.values)
+    return float(np.max(values[temperature.space.dofs.element_dofs[:, cells]]))
 
 
 def solder_above_melting(run, mechanical: Mapping) -> list[RunWarning]:

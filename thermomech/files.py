@@ -137,6 +137,11 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """(size, modification time ns, inode): a file rewritten since has another."""
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's content (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
@@ -206,6 +211,7 @@ class OutputFolder:
         by that exception drops everything staged)."""
         staged = self._stage_dir() / self._relative(name)
         staged.parent.mkdir(parents=True, exist_ok=True)
+        self._hashes.pop(staged, None)  # written again: hashed again (write_bytes: here)
         try:
             yield staged
         except BaseException:
@@ -213,9 +219,14 @@ class OutputFolder:
             raise
 
     def write_bytes(self, name: str, data: bytes) -> Path:
-        """Stage ``data`` as ``name``; returns the final path (written at commit)."""
+        """Stage ``data`` as ``name``; returns the final path (written at commit). Its
+        SHA-256 is taken here, from the bytes in memory, for :meth:`commit`'s manifest
+        (which hashed every staged file again at the end: 0.07 s for a 562k-unknown run's
+        48 MB, after everything else)."""
         with self.path(name) as staged:
             staged.write_bytes(data)
+            digest = hashlib.sha256(data).hexdigest()
+            self._hashes[staged] = (_identity(staged.stat()), digest)
         return self.directory / name
 
     def staged_folder(self, name: str) -> Path:
@@ -291,8 +302,8 @@ class OutputFolder:
         return self._sha256(target) in (entry.get("sha256"), entry.get("previous_sha256"))
 
     def _sha256(self, path: Path) -> str:
-        stat = path.stat()
-        key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        """The file's SHA-256, hashed again only when its size, time or inode changed."""
+        key = _identity(path.stat())
         cached = self._hashes.get(path)
         if cached is None or cached[0] != key:
             cached = (key, file_sha256(path))
@@ -329,7 +340,7 @@ class OutputFolder:
         files, now = manifest["files"], _now()
         for name, path in staged.items():
             target = self.directory / name
-            entry = {"size": path.stat().st_size, "sha256": file_sha256(path),
+            entry = {"size": path.stat().st_size, "sha256": self._sha256(path),
                      "group": self.group, "command": self.command, "time": now}
             if target.is_file() and not self._foreign_reason(name, manifest):
                 entry["previous_sha256"] = self._sha256(target)  # thermomech's old content

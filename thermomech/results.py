@@ -20,6 +20,7 @@ from .fem.space import Field, Space
 from .mechanical_loads import MechanicalLoads
 from .meshing import MeshedPackage
 from .thermal_loads import ThermalLoads
+from .threads import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,26 @@ class WarpageResult:
         points (dim, cells, points) m; weights (cells, points): m^3, or m^2 in 2D), kept with
         the result (stress and points read-only: callers share them).
         """
-        if "quadrature" not in self._stress_cache:
+        cache = self._stress_cache
+        if "quadrature" not in cache:
+            cache["from_box"] = "basis" not in self.space.__dict__ and _box_ready(
+                self.space, self.temperature)  # as _quadrature_stress decides
             arrays = self._quadrature_stress()
             for a in arrays[:2]:  # the weights are the basis' own array
                 a.flags.writeable = False
-            self._stress_cache["quadrature"] = arrays
-        return self._stress_cache["quadrature"]
+            cache["quadrature"] = arrays
+        return cache["quadrature"]
+
+    def __getstate__(self) -> dict:
+        """The result's fields for pickle, without a quadrature stress made from the box
+        cells' tables: made again from the box where it is read (0.08 s CPU at 562k
+        unknowns, one BLAS thread), it is cheaper than its 87 MB of arrays through the
+        figure helper's pipe (the von Mises figure reads it). Other quadrature stresses (from
+        scikit-fem's basis, ~1 s there) go with the result."""
+        state = dict(self.__dict__)
+        if state["_stress_cache"].get("from_box"):
+            state["_stress_cache"] = {}
+        return state
 
     def _quadrature_stress(self):
         space = self.space
@@ -169,7 +184,62 @@ class WarpageResult:
         plus h times the unit point, the weight the unit weight times the volume (as
         ``process_points.BoxPoints``). The same points in scikit-fem's order and the same
         sums as its basis, without its per-cell arrays: 1.1 -> 0.2 s CPU at 562k unknowns;
-        equal to the basis to round-off (``tests/test_mechanics.py``)."""
+        equal to the basis to round-off (``tests/test_mechanics.py``).
+
+        The stress of a point-wise model (``elasticity.ElasticModel``'s own ``stress``) is
+        made :data:`BOX_BLOCK` cells at a time: the gradient, strain and per-part products
+        of a block stay in cache and their memory is reused, where the whole arrays touched
+        437 MB of fresh pages for a 52 MB stress at 562k unknowns (0.14-0.68 s of kernel
+        time). The same products per point, so the same numbers: bit for bit at 562k
+        unknowns with OpenBLAS on one thread, to round-off in ``tests/test_mechanics.py``."""
+        space = self.space
+        cells = space.active_cells
+        one, first, sizes, coords, dx = self._box_points()
+        # (k, p, q): d phi_k / d xi_p on the unit cell at its quadrature points
+        tables = np.array([phi[0].grad[:, 0, :] * sizes[:, :1] for phi in first.basis])
+        T, values, field_dofs = self.temperature, None, None
+        if isinstance(T, Field):  # its shape functions' values at the same unit points
+            probe = skfem.Basis(one, T.space.elem, quadrature=first.quadrature)
+            values = np.array([np.asarray(phi[0])[0] for phi in probe.basis])  # (k, q)
+            field_dofs = T.space.dofs.element_dofs[:, cells]
+        part = np.asarray(self.package.cell_part)
+        ncells = coords.shape[1]
+        step = BOX_BLOCK if (_pointwise(self.model) and len(part) == ncells) else ncells
+        # the blocks' small products on one BLAS thread (a second one spins between them:
+        # 0.16-0.19 s CPU instead of 0.07 at 562k unknowns), which also makes the numbers
+        # those of one thread wherever this runs
+        with one_blas_thread(step < ncells):
+            return self._box_stress_blocks(step, tables, sizes, coords, dx, part, T, values,
+                                           field_dofs)
+
+    def _box_stress_blocks(self, step, tables, sizes, coords, dx, part, T, values,
+                           field_dofs):
+        """The loop of :meth:`_box_quadrature_stress` over blocks of ``step`` cells."""
+        space, element_dofs = self.space, self.space.element_dofs
+        nloc, ncomp, (dim, ncells, nq) = len(tables), space.ncomp, coords.shape
+        stress = None
+        for start in range(0, ncells, step):  # a loop over blocks of cells
+            block = slice(start, start + step)
+            local = self.displacement[element_dofs[:, block]].reshape(nloc, -1)  # (k, c cells)
+            m = local.shape[1] // ncomp
+            # one matrix product (c cells, k) @ (k, p q), then / h_p
+            unit_grad = (local.T @ tables.reshape(nloc, -1)).reshape(ncomp, m, dim, nq)
+            grad = np.divide(unit_grad.transpose(0, 2, 1, 3), sizes[None, :, block, None],
+                             out=np.empty((ncomp, dim, m, nq)))
+            here = T if values is None else np.asarray(T.values)[field_dofs[:, block]].T @ values
+            out = self.model.stress(part[block] if step < ncells else part, grad, here,
+                                    coords[:, block], self.generalized_strain)
+            if step == ncells:
+                return out, coords, dx
+            if stress is None:
+                stress = np.empty((len(out), ncells, nq))
+            stress[:, block] = out
+        return stress, coords, dx
+
+    def _box_points(self):
+        """(the first active cell as a mesh, its scalar basis, (dim, cells) edge lengths m,
+        (dim, cells, points) quadrature points m, (cells, points) weights) of the box cells:
+        every cell the first one scaled by its edge lengths."""
         space = self.space
         cells = space.active_cells
         mesh = space.mesh  # the first cell alone: a basis of the whole mesh numbers its dofs
@@ -177,26 +247,27 @@ class WarpageResult:
         first = skfem.Basis(one, space.scalar_element, intorder=space.intorder)
         sizes = space.box.cell_sizes[:, cells]  # (dim, cells) m
         h0 = sizes[:, 0]
-        # (k, p, q): d phi_k / d xi_p on the unit cell at its quadrature points
-        tables = np.array([phi[0].grad[:, 0, :] * h0[:, None] for phi in first.basis])
         low = mesh.p[:, mesh.t[:, cells]].min(axis=1)  # (dim, cells)
         unit = (first.mapping.F(first.X)[:, 0, :] - low[:, :1]) / h0[:, None]
         coords = low[:, :, None] + sizes[:, :, None] * unit[:, None, :]
         dx = np.prod(sizes, axis=0)[:, None] * (first.dx[0] / np.prod(h0))[None, :]
-        nloc, ncomp, (dim, ncells, nq) = len(tables), space.ncomp, coords.shape
-        local = self.displacement[space.element_dofs].reshape(nloc, -1)  # (k, c cells)
-        # one matrix product (c cells, k) @ (k, p q), then / h_p
-        unit_grad = (local.T @ tables.reshape(nloc, -1)).reshape(ncomp, ncells, dim, nq)
-        grad = np.divide(unit_grad.transpose(0, 2, 1, 3), sizes[None, :, :, None],
-                         out=np.empty((ncomp, dim, ncells, nq)))
-        T = self.temperature
-        if isinstance(T, Field):  # its shape functions' values at the same unit points
-            probe = skfem.Basis(one, T.space.elem, quadrature=first.quadrature)
-            values = np.array([np.asarray(phi[0])[0] for phi in probe.basis])  # (k, q)
-            T = np.asarray(T.values)[T.space.dofs.element_dofs[:, cells]].T @ values
-        part = np.asarray(self.package.cell_part)
-        stress = self.model.stress(part, grad, T, coords, self.generalized_strain)
-        return stress, coords, dx
+        return one, first, sizes, coords, dx
+
+
+BOX_BLOCK = 1024
+"""Cells per block of the box-cell quadrature stress (:meth:`WarpageResult.
+_box_quadrature_stress`): 1.3 MB of stress at 27 points. A multiple of 4: OpenBLAS makes
+the rows of a product in tiles of 4, and a tile's rows come out the same wherever it lies,
+so blocks of whole tiles (the last block ending as the whole array does) give the whole
+product's numbers."""
+
+
+def _pointwise(model) -> bool:
+    """Whether ``model.stress`` is ``ElasticModel``'s own: each point's stress from its own
+    gradient, temperature and part (a process increment's model reads its cells too)."""
+    from .elasticity import ElasticModel
+
+    return type(model).stress is ElasticModel.stress
 
 
 def _box_ready(space: Space, temperature) -> bool:
