@@ -56,6 +56,9 @@ def _start_helper() -> None:
     on two cores its ~2 s of CPU must fit beside the run's either way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, daemon=True).start()
+    from ..startup import defer_unused_numpy_modules
+
+    defer_unused_numpy_modules()  # numpy.f2py and numpy.testing, which SciPy's import loads
     import matplotlib.colorbar  # noqa: F401
     import matplotlib.contour  # noqa: F401
     import matplotlib.figure  # noqa: F401
