@@ -41,6 +41,23 @@ def test_the_helper_draws_the_bytes_drawn_here(model, tmp_path):
     assert len(drawn) >= 10 and drawn == _figures(tmp_path / "here")
 
 
+def test_a_figure_on_a_spare_canvas_has_the_bytes_of_one_on_a_new_canvas(model):
+    """The helper draws on blank figures made while it waits (figures.make_spares): every
+    standard figure is the same PNG file as on a new canvas (an SVG differs between any two
+    renders: its date and ids)."""
+    from thermomech.analysis import summarize
+    from thermomech.plotting import figures
+
+    run = run_model(model)
+    summarize(run)  # the von Mises figure's quadrature stress
+    specs = figures.run_figures(run.package, run.thermal, run.mechanical)
+    new = [figures.render(spec) for spec in specs]
+    figures.make_spares(len(specs))
+    assert len(figures._SPARES) == len(specs)
+    assert [figures.render(spec) for spec in specs] == new
+    assert not figures._SPARES
+
+
 def test_a_dead_helper_is_replaced_by_drawing_here(model, tmp_path):
     run = run_model(model)
     with FigureHelper() as helper:

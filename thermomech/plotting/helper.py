@@ -70,6 +70,14 @@ def _start_helper() -> None:
     from .. import elasticity, thermal_metrics  # noqa: F401 - unpickled, used by figures
     from . import figures, mechanical, model, thermal  # noqa: F401
 
+    figures.make_spares(SPARES)
+
+
+SPARES = 4
+"""Blank figures the helper makes ahead while it waits (``figures.make_spares``): after its
+imports and after the model and temperature batches, for the next batch (model figures,
+temperature figures, mechanical figures but von Mises: 3-4 each in the default run)."""
+
 
 @contextlib.contextmanager
 def _sigint_ignored():
@@ -100,7 +108,7 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
     without the model figures if ``skip_model`` (they were drawn from an earlier batch).
     ``part`` "early": the mechanical figures but :data:`LATE`; "late": all but those, and
     the order of every figure of these results (``FigureHelper.result`` sorts by it)."""
-    from .figures import render_all, run_figures
+    from .figures import make_spares, render_all, run_figures
 
     package, thermal, mechanical, curve, history = pickle.loads(payload)
     try:
@@ -111,6 +119,8 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
         elif part == "late":
             skip |= {f.name for f in run_figures(package, None, mechanical)} - LATE
         drawn = render_all([f for f in figures if f.name not in skip], format)
+        if mechanical is None:  # the mechanical batches follow: their figures' canvases now
+            make_spares(SPARES)
         model = {f.name for f in run_figures(package)} if skip_model else set()
         return drawn, [f.name for f in figures if f.name not in model] if part == "late" \
             else None
