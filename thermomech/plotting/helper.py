@@ -118,7 +118,9 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
             skip |= LATE
         elif part == "late":
             skip |= {f.name for f in run_figures(package, None, mechanical)} - LATE
-        drawn = render_all([f for f in figures if f.name not in skip], format)
+        wanted = [f for f in figures if f.name not in skip]
+        drawn = (_render_forked(wanted, format) if part == "early" else
+                 render_all(wanted, format))
         if mechanical is None:  # the mechanical batches follow: their figures' canvases now
             make_spares(SPARES)
         model = {f.name for f in run_figures(package)} if skip_model else set()
@@ -130,6 +132,46 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
         except Exception:
             raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
         raise
+
+
+def _render_forked(figures: Sequence, format: str) -> dict[str, bytes]:
+    """In the helper: ``render_all(figures)``, the second half drawn by a forked copy of the
+    helper at the same time. The mechanical figures are the ones left when the warpage is
+    solved, and the run's own process has an idle core while it waits for them after its
+    summary (docs/performance.md). The copy draws with the same code and state, so the same
+    bytes; if it fails (no fork, a failed draw) its figures are drawn here, and an error in
+    them is raised here as it would have been.
+
+    Forking is safe here where it is not in the run: the helper's only other thread waits
+    in ``select`` for the run's end (no lock held), and the copy leaves by ``os._exit``."""
+    from .figures import render_all
+
+    half = len(figures) // 2
+    if half == 0 or not hasattr(os, "fork"):
+        return render_all(figures, format)
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return render_all(figures, format)
+    if pid == 0:  # the copy: its figures to the pipe, then out without any clean-up
+        code = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                out.write(pickle.dumps(render_all(figures[half:], format)))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    drawn = render_all(figures[:half], format)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    theirs = pickle.loads(data) if status == 0 and data else render_all(figures[half:], format)
+    return {**drawn, **theirs}
 
 
 def results_payload(package, thermal, mechanical, curve: Sequence = (),
