@@ -36,6 +36,10 @@ from collections.abc import Sequence
 log = logging.getLogger(__name__)
 
 
+WATCHER = "thermomech-helper-watch"
+"""The name of the helper's thread that waits for the run's end (``_watch_parent``)."""
+
+
 def _watch_parent() -> None:
     """In the helper: exit when the process that started it is gone (killed, crashed)."""
     parent = multiprocessing.parent_process()
@@ -55,7 +59,7 @@ def _start_helper() -> None:
     the solves faster (default run, load 10-13: outputs 2.8-4.9 s against 2.6-3.7 s at 0;
     on two cores its ~2 s of CPU must fit beside the run's either way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, daemon=True).start()
+    threading.Thread(target=_watch_parent, daemon=True, name=WATCHER).start()
     from ..startup import defer_unused_numpy_modules
 
     defer_unused_numpy_modules()  # numpy.f2py and numpy.testing, which SciPy's import loads
@@ -143,11 +147,13 @@ def _render_forked(figures: Sequence, format: str) -> dict[str, bytes]:
     them is raised here as it would have been.
 
     Forking is safe here where it is not in the run: the helper's only other thread waits
-    in ``select`` for the run's end (no lock held), and the copy leaves by ``os._exit``."""
+    in ``select`` for the run's end (no lock held), and the copy leaves by ``os._exit``.
+    With any other thread (a pool whose threads the copy would not have) nothing is forked.
+    """
     from .figures import render_all
 
     half = len(figures) // 2
-    if half == 0 or not hasattr(os, "fork"):
+    if half == 0 or not hasattr(os, "fork") or not _fork_safe():
         return render_all(figures, format)
     read, write = os.pipe()
     try:
@@ -172,6 +178,12 @@ def _render_forked(figures: Sequence, format: str) -> dict[str, bytes]:
     _, status = os.waitpid(pid, 0)
     theirs = pickle.loads(data) if status == 0 and data else render_all(figures[half:], format)
     return {**drawn, **theirs}
+
+
+def _fork_safe() -> bool:
+    """Only this thread and the helper's parent watcher run."""
+    return all(thread is threading.current_thread() or thread.name == WATCHER
+               for thread in threading.enumerate())
 
 
 def results_payload(package, thermal, mechanical, curve: Sequence = (),
