@@ -74,13 +74,15 @@ def _start_helper() -> None:
     from .. import elasticity, thermal_metrics  # noqa: F401 - unpickled, used by figures
     from . import figures, mechanical, model, thermal  # noqa: F401
 
-    figures.make_spares(SPARES)
 
-
-SPARES = 4
-"""Blank figures the helper makes ahead while it waits (``figures.make_spares``): after its
-imports and after the model and temperature batches, for the next batch (model figures,
-temperature figures, mechanical figures but von Mises: 3-4 each in the default run)."""
+SPARES = 2
+"""Blank figures the helper makes ahead (``figures.make_spares``) after the temperature
+figures, for the mechanical ones drawn when the warpage is solved: on a quiet machine it
+waits then (the warpage solve takes longer than the temperature figures), and the helper and
+its forked copy (``_render_forked``) each draw half of that batch on their own copy of
+these. Not after its imports nor after the model figures: the next batch is usually waiting
+then, and a blank figure made ahead costs a little more than one made when needed (traced
+at load 4-6, where the helper is behind all along: the model batch 0.34 -> 0.38 s CPU)."""
 
 
 @contextlib.contextmanager
@@ -131,7 +133,7 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
         wanted = [f for f in figures if f.name not in skip]
         drawn = (_render_forked(wanted, format) if part == "early" else
                  render_all(wanted, format))
-        if mechanical is None:  # the mechanical batches follow: their figures' canvases now
+        if thermal is not None and mechanical is None:  # the mechanical figures' canvases
             make_spares(SPARES)
         model = {f.name for f in run_figures(package)} if skip_model else set()
         return drawn, [f.name for f in figures if f.name not in model] if part == "late" \
