@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES = re.compile(r"times: (.*)")
+MEDIANS = ("wall_s", "cpu_s", "mesh_s", "thermal_s", "mechanical_s", "outputs_s", "total_s",
+           "wall_over_mesh_solve", "outputs_over_solve")
+"""The columns whose median over the repeats is printed last (issue 18 quotes medians)."""
 
 
 def stage_times(printed: str) -> dict[str, float]:
@@ -137,6 +141,9 @@ def main(argv=None) -> list[dict]:
             rows.append(run_once(model, Path(tmp) / f"run{i}", env))
             rows[-1]["bytecode"] = int(not args.no_bytecode)
             print(" ".join(f"{k} {v:.3g}" for k, v in rows[-1].items()), flush=True)
+    if len(rows) > 1:
+        print("median " + " ".join(f"{key} {statistics.median(r[key] for r in rows):.3g}"
+                                   for key in MEDIANS if key in rows[0]))
     print(f"load average: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "thermomech"
 
 LAYERS = {
     "errors": 0, "units": 0, "parameters": 0, "files": 0, "threads": 0, "progress": 0, "heap": 0,
-    "vtk_xml": 0,
+    "vtk_xml": 0, "startup": 0,
     "geometry": 1, "materials": 1, "sparse_cholesky": 1, "surface_values": 1,
     "viscoelastic": 1, "prony_fit": 1, "material_point": 2,
     "fem": 0, "fem.space": 1, "fem.multigrid": 2, "linear_solvers": 3,

@@ -41,6 +41,94 @@ def test_the_helper_draws_the_bytes_drawn_here(model, tmp_path):
     assert len(drawn) >= 10 and drawn == _figures(tmp_path / "here")
 
 
+def test_a_figure_on_a_spare_canvas_has_the_bytes_of_one_on_a_new_canvas(model):
+    """The helper draws on blank figures made while it waits (figures.make_spares): every
+    standard figure is the same PNG file as on a new canvas (an SVG differs between any two
+    renders: its date and ids)."""
+    from thermomech.analysis import summarize
+    from thermomech.plotting import figures
+
+    run = run_model(model)
+    summarize(run)  # the von Mises figure's quadrature stress
+    specs = figures.run_figures(run.package, run.thermal, run.mechanical)
+    new = [figures.render(spec) for spec in specs]
+    figures.make_spares(len(specs))
+    assert len(figures._SPARES) == len(specs)
+    assert [figures.render(spec) for spec in specs] == new
+    assert not figures._SPARES
+
+
+def _line_figures(count: int, fail_in_a_copy: bool = False, record: Path | None = None):
+    """Small standard figures; with ``fail_in_a_copy`` they raise in any process but this;
+    with ``record`` each appends the id of the process that drew it to that file."""
+    import os
+
+    from thermomech.plotting.figures import FigureSpec
+
+    here = os.getpid()
+
+    def drawer(i):
+        def draw(ax):
+            if record is not None:
+                with open(record, "a") as ids:
+                    ids.write(f"{os.getpid()}\n")
+            if fail_in_a_copy and os.getpid() != here:
+                raise RuntimeError("drawn in a copy")
+            ax.plot([0, 1, 2], [i, 2 * i, i * i], label=f"line {i}")
+            ax.legend()
+            return ax
+        return draw
+
+    return [FigureSpec(f"f{i}", "", drawer(i)) for i in range(count)]
+
+
+@pytest.mark.parametrize("fail_in_a_copy", [False, True])
+def test_a_forked_copy_draws_half_of_the_figures_with_the_same_bytes(monkeypatch, tmp_path,
+                                                                     fail_in_a_copy):
+    """helper._render_forked: the same files in the same order as drawn in one process,
+    also when the copy fails (its figures are then drawn here)."""
+    import os
+
+    from thermomech.plotting.figures import render_all
+
+    expected = render_all(_line_figures(4))
+    monkeypatch.setattr(helper_module, "_fork_safe", lambda: True)
+    record = tmp_path / "pids"
+    drawn = helper_module._render_forked(_line_figures(4, fail_in_a_copy, record), "png")
+    assert list(drawn) == list(expected) and drawn == expected
+    pids = [int(line) for line in record.read_text().split()]
+    copy = [pid for pid in pids if pid != os.getpid()]
+    assert len(copy) == (1 if fail_in_a_copy else 2) and len(pids) - len(copy) == (
+        4 if fail_in_a_copy else 2)  # the copy's first figure failed: all four drawn here
+
+
+def test_no_fork_beside_other_threads_or_when_fork_fails(monkeypatch):
+    import os
+    import threading
+
+    from thermomech.plotting.figures import render_all
+
+    specs = _line_figures(2)
+    expected = render_all(specs)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not helper_module._fork_safe()
+        monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked beside another thread"))
+        assert helper_module._render_forked(specs, "png") == expected
+    finally:
+        stop.set()
+        other.join()
+
+    def no_fork():
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(helper_module, "_fork_safe", lambda: True)
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert helper_module._render_forked(specs, "png") == expected
+
+
 def test_a_dead_helper_is_replaced_by_drawing_here(model, tmp_path):
     run = run_model(model)
     with FigureHelper() as helper:

@@ -13,7 +13,6 @@ import hashlib
 import os
 import platform
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 
 LIBRARIES = ("numpy", "scipy", "scikit-fem", "pyamg", "pypardiso", "meshio", "matplotlib")
@@ -35,7 +34,10 @@ def provenance(model, *, source: str | os.PathLike | None = None, solver: str = 
 
 
 def installed_version(distribution: str) -> str:
-    """The installed version of a distribution, "not installed" when it is absent."""
+    """The installed version of a distribution, "not installed" when it is absent.
+    (``importlib.metadata`` is imported here: 7-8 ms of a run's start-up before the mesh.)"""
+    from importlib import metadata
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

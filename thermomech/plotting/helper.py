@@ -36,6 +36,10 @@ from collections.abc import Sequence
 log = logging.getLogger(__name__)
 
 
+WATCHER = "thermomech-helper-watch"
+"""The name of the helper's thread that waits for the run's end (``_watch_parent``)."""
+
+
 def _watch_parent() -> None:
     """In the helper: exit when the process that started it is gone (killed, crashed)."""
     parent = multiprocessing.parent_process()
@@ -55,7 +59,10 @@ def _start_helper() -> None:
     the solves faster (default run, load 10-13: outputs 2.8-4.9 s against 2.6-3.7 s at 0;
     on two cores its ~2 s of CPU must fit beside the run's either way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, daemon=True).start()
+    threading.Thread(target=_watch_parent, daemon=True, name=WATCHER).start()
+    from ..startup import defer_unused_numpy_modules
+
+    defer_unused_numpy_modules()  # numpy.f2py and numpy.testing, which SciPy's import loads
     import matplotlib.colorbar  # noqa: F401
     import matplotlib.contour  # noqa: F401
     import matplotlib.figure  # noqa: F401
@@ -66,6 +73,16 @@ def _start_helper() -> None:
 
     from .. import elasticity, thermal_metrics  # noqa: F401 - unpickled, used by figures
     from . import figures, mechanical, model, thermal  # noqa: F401
+
+
+SPARES = 2
+"""Blank figures the helper makes ahead (``figures.make_spares``) after the temperature
+figures, for the mechanical ones drawn when the warpage is solved: on a quiet machine it
+waits then (the warpage solve takes longer than the temperature figures), and the helper and
+its forked copy (``_render_forked``) each draw half of that batch on their own copy of
+these. Not after its imports nor after the model figures: the next batch is usually waiting
+then, and a blank figure made ahead costs a little more than one made when needed (traced
+at load 4-6, where the helper is behind all along: the model batch 0.34 -> 0.38 s CPU)."""
 
 
 @contextlib.contextmanager
@@ -97,17 +114,27 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
     without the model figures if ``skip_model`` (they were drawn from an earlier batch).
     ``part`` "early": the mechanical figures but :data:`LATE`; "late": all but those, and
     the order of every figure of these results (``FigureHelper.result`` sorts by it)."""
-    from .figures import render_all, run_figures
+    from .figures import make_spares, render_all, run_figures
 
-    package, thermal, mechanical, curve, history = pickle.loads(payload)
+    package, thermal, mechanical, curve, history, section = pickle.loads(payload)
+    if part == "late":  # the early batch's package and warpage, sent once
+        package, mechanical = _KEPT["package"], _KEPT["mechanical"]
+    elif part == "early":
+        _KEPT.update(package=package, mechanical=mechanical)
     try:
         figures = run_figures(package, thermal, mechanical, curve, history=history)
+        if section is not None:
+            figures = [_von_mises_of_section(f, mechanical, section) for f in figures]
         skip = {f.name for f in run_figures(package)} if skip_model else set()
         if part == "early":
             skip |= LATE
         elif part == "late":
             skip |= {f.name for f in run_figures(package, None, mechanical)} - LATE
-        drawn = render_all([f for f in figures if f.name not in skip], format)
+        wanted = [f for f in figures if f.name not in skip]
+        drawn = (_render_forked(wanted, format) if part == "early" else
+                 render_all(wanted, format))
+        if thermal is not None and mechanical is None:  # the mechanical figures' canvases
+            make_spares(SPARES)
         model = {f.name for f in run_figures(package)} if skip_model else set()
         return drawn, [f.name for f in figures if f.name not in model] if part == "late" \
             else None
@@ -119,10 +146,75 @@ def _draw(payload: bytes, format: str, skip_model: bool, part: str = "all"
         raise
 
 
+_KEPT: dict = {}
+"""In the helper: the package and warpage of the early mechanical batch, which the late
+batch (``FigureHelper.submit`` after the summary) draws from without their being sent again."""
+
+
+def _von_mises_of_section(figure, mechanical, section_stress):
+    """The von Mises figure drawn from the stress of the section's cells, others as they are."""
+    from . import mechanical as views
+    from .figures import FigureSpec
+
+    if figure.name != "von_mises":
+        return figure
+    return FigureSpec(figure.name, figure.caption, lambda ax: views.plot_von_mises(
+        mechanical, ax, section_stress=section_stress))
+
+
+def _render_forked(figures: Sequence, format: str) -> dict[str, bytes]:
+    """In the helper: ``render_all(figures)``, the second half drawn by a forked copy of the
+    helper at the same time. The mechanical figures are the ones left when the warpage is
+    solved, and the run's own process has an idle core while it waits for them after its
+    summary (docs/performance.md). The copy draws with the same code and state, so the same
+    bytes; if it fails (no fork, a failed draw) its figures are drawn here, and an error in
+    them is raised here as it would have been.
+
+    Forking is safe here where it is not in the run: the helper's only other thread waits
+    in ``select`` for the run's end (no lock held), and the copy leaves by ``os._exit``.
+    With any other thread (a pool whose threads the copy would not have) nothing is forked.
+    """
+    from .figures import render_all
+
+    half = len(figures) // 2
+    if half == 0 or not hasattr(os, "fork") or not _fork_safe():
+        return render_all(figures, format)
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return render_all(figures, format)
+    if pid == 0:  # the copy: its figures to the pipe, then out without any clean-up
+        code = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                out.write(pickle.dumps(render_all(figures[half:], format)))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    drawn = render_all(figures[:half], format)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    theirs = pickle.loads(data) if status == 0 and data else render_all(figures[half:], format)
+    return {**drawn, **theirs}
+
+
+def _fork_safe() -> bool:
+    """Only this thread and the helper's parent watcher run."""
+    return all(thread is threading.current_thread() or thread.name == WATCHER
+               for thread in threading.enumerate())
+
+
 def results_payload(package, thermal, mechanical, curve: Sequence = (),
-                    history: Sequence = ()) -> bytes:
-    """The results a run's figures are drawn from, pickled for the helper."""
-    return pickle.dumps((package, thermal, mechanical, tuple(curve), tuple(history)),
+                    history: Sequence = (), section=None) -> bytes:
+    """The results a run's figures are drawn from, pickled for the helper; ``section``: the
+    quadrature stress of the section's cells, for the von Mises figure of the late batch."""
+    return pickle.dumps((package, thermal, mechanical, tuple(curve), tuple(history), section),
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -166,16 +258,26 @@ class FigureHelper:
         """Draw the figures of these results not drawn yet. False when the helper cannot
         (results that do not pickle, such as a callable surface value of the Python API;
         a helper that died): draw them all in this process then."""
-        return self._send(package, None if self._sent["thermal"] else thermal, mechanical,
-                          curve, history, skip_model=self._sent["model"],
-                          part="late" if self._sent["mechanical"] else "all")
+        thermal = None if self._sent["thermal"] else thermal
+        if not self._sent["mechanical"]:
+            return self._send(package, thermal, mechanical, curve, history,
+                              skip_model=self._sent["model"])
+        # the late batch: the helper has the package and warpage of the early one; of the
+        # quadrature stress (15 MB with them at 67k unknowns, 13 ms through the pipe alone)
+        # the von Mises figure reads the section's cells
+        from .mechanical import section_cells
+
+        section = (mechanical.quadrature_stress()[0][:, section_cells(mechanical)]
+                   if mechanical.package.is_structured else None)  # no von Mises figure else
+        return self._send(None, thermal, None, curve, history, skip_model=True, part="late",
+                          section=section)
 
     def _send(self, package, thermal, mechanical, curve, history, *, skip_model,
-              part: str = "all") -> bool:
+              part: str = "all", section=None) -> bool:
         if self._broken:
             return False
         try:
-            payload = results_payload(package, thermal, mechanical, curve, history)
+            payload = results_payload(package, thermal, mechanical, curve, history, section)
             self._batches.append(self._pool.submit(_draw, payload, self.format, skip_model,
                                                    part))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -199,6 +301,7 @@ class FigureHelper:
             log.warning("the figure helper process stopped (%s): drawing the figures here",
                         exc)
             return draw_here()
+        self._stop()  # its work is done: it ends while this process writes the report
         # batches come in the order of run_figures but for LATE: the last batch's order
         first = [name for name in drawn if name not in order]  # model, temperature figures
         return {name: drawn[name] for name in first + [n for n in order if n in drawn]}
@@ -211,14 +314,22 @@ class FigureHelper:
         processes = list((self._pool._processes or {}).values())
         if wait:
             cf.wait(self._batches)
-        for process in processes:
-            process.terminate()
+        self._stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         for process in processes:  # reaped before this process goes on (or exits)
             process.join(5.0)
             if process.is_alive():
                 process.kill()
                 process.join()
+
+    def _stop(self) -> None:
+        """Terminate the helper process (SIGTERM; ``close`` reaps it). After the last batch
+        nothing is left for it but its interpreter's teardown; stopped then, it has ended by
+        the time the run has written its report and ``close`` is called (0.01-0.03 s of
+        waiting after the last file before)."""
+        for process in list((self._pool._processes or {}).values()):
+            if process.is_alive():
+                process.terminate()
 
     def __enter__(self) -> FigureHelper:
         return self

@@ -165,17 +165,25 @@ def plot_warpage_curve(temperature: Sequence[float], warpage: Sequence[float], a
     return ax
 
 
+def section_cells(result: WarpageResult, y: float = 0.0) -> np.ndarray:
+    """The cells of the x-z section at ``y`` (m) the section views draw (all cells in 2D)."""
+    return _section(result, y)[0]
+
+
 def plot_von_mises(result: WarpageResult, ax=None, *, y: float = 0.0,
-                   stress: np.ndarray | None = None):
+                   stress: np.ndarray | None = None, section_stress: np.ndarray | None = None):
     """Cell-maximum von Mises stress (MPa) on the x-z section (at ``y`` in 3D), half and
-    quarter models mirrored to the full package."""
+    quarter models mirrored to the full package. ``stress``: the quadrature stress (6,
+    cells, points) Pa (default ``result.quadrature_stress()``), or ``section_stress`` only
+    its :func:`section_cells` (what the figure reads: the figure helper is sent that)."""
     from matplotlib.collections import PolyCollection
 
     ax = _axes(ax)
-    if stress is None:
-        stress = result.quadrature_stress()[0]
     cells, j = _section(result, y)
-    values = von_mises(stress[:, cells]).max(axis=1) / 1e6
+    if section_stress is None:
+        stress = result.quadrature_stress()[0] if stress is None else stress
+        section_stress = stress[:, cells]
+    values = von_mises(section_stress).max(axis=1) / 1e6
     package = result.package
     if package.symmetry != "none":  # the mirror image too: the full package
         values = np.concatenate([values, values])
