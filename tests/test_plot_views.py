@@ -17,6 +17,17 @@ from thermomech.plotting import mechanical, model
 
 matplotlib.use("Agg")
 
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """The views draw on pyplot figures the tests read and leave open: closed after each
+    test (matplotlib warned of more than 20 open figures)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 SI = Material("si", youngs_modulus=130e9, poisson_ratio=0.28, cte=2.6e-6)
 CU = Material("cu", youngs_modulus=117e9, poisson_ratio=0.34, cte=17e-6)
 THERMAL = {"si": Material("si", conductivity=150.0), "cu": Material("cu", conductivity=390.0)}
