@@ -67,10 +67,21 @@ def run_command(args) -> int:
         return failed.code
 
 
-def _checked_model(comm, args):
+NEEDS_PACKAGE = {"cg-hypre": "hypre", "direct": "mumps"}
+"""Methods that need a PETSc built with an external package (Debian's has both; a pip
+build has them only with ``--download-hypre`` / ``--download-mumps``: docs/mpi.md)."""
+
+
+def _checked_model(comm, args, PETSc=None):
     if args.solver not in METHODS:
         raise ModelError("solver", f"--backend petsc solves with {', '.join(METHODS)}, not "
                                    f"{args.solver!r}")
+    package = NEEDS_PACKAGE.get(args.solver)
+    if package and PETSc is not None and not PETSc.Sys.hasExternalPackage(package):
+        raise ModelError("solver", f"{args.solver!r} needs a PETSc built with {package} "
+                                   f"(PETSC_CONFIGURE_OPTIONS=\"... --download-{package}\"); "
+                                   "this one has none: use auto (cg-gmg-global) or "
+                                   "cg-gamg-lines")
     model = load_model(args.model)
     if model.thermal is None and model.mechanical is None:
         raise ModelError("thermal", "the model has no [thermal] or [mechanical] section: "
@@ -143,7 +154,7 @@ def _needs_thermal():
 
 
 def _run(comm, PETSc, args) -> int:
-    model = agreed(comm, _checked_model, comm, args)
+    model = agreed(comm, _checked_model, comm, args, PETSc)
     fields = {} if getattr(args, "pvtu", False) else None
     run = solve(comm, PETSc, model, METHODS[args.solver], source=args.model, fields=fields)
     if fields is not None:

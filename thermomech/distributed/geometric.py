@@ -170,7 +170,7 @@ def multigrid(PETSc, comm, ksp, op, grid: Grid, numbering: Numbering) -> dict:
             coarser = levels[i - 1]
             P = _petsc_rows(PETSc, comm, coarser.prolongation, coarser.bounds, level.bounds)
             pc.setMGInterpolation(top - i + 1, P)
-            product = matrix.PtAP(P)
+            product = matrix.ptap(P)  # (PtAP in petsc4py <= 3.18 only; ptap in both)
             matrix = product.duplicate(copy=True)  # without PtAP's data kept for a reuse
             product.destroy()
             matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)

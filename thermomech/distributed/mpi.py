@@ -39,7 +39,10 @@ def petsc():
         import petsc4py
         from mpi4py import MPI
 
-        petsc4py.init(sys.argv[:1])
+        # the program's name only: thermomech's own arguments are not PETSc options (PETSc
+        # 3.26 prints "options you set that were not used" at exit for each; as "python -c"
+        # argv[0] is "-c", one). PETSC_OPTIONS still applies.
+        petsc4py.init(["thermomech"])
         from petsc4py import PETSc
     except (ImportError, RuntimeError, ValueError) as exc:
         raise ModelError("backend", f"{INSTALL} [{type(exc).__name__}: {exc}]") from None
