@@ -181,10 +181,9 @@ def _write_parallel(comm, run: Run, args, fields: dict) -> int:
         with abort_on_failure(comm):
             cell_rank = fields["cell_rank"]
             mine = np.flatnonzero(cell_rank == comm.rank)
-            data = pvtu.piece_bytes(comm, run.package, mine, fields.get("thermal"),
-                                    fields.get("mechanical"))
-            parts = pvtu.part_files(comm, run.package, cell_rank, *pvtu.local_results(
-                comm, run.package, run.model, mine, fields))
+            local = pvtu.local_results(comm, run.package, run.model, mine, fields)
+            data = pvtu.piece_bytes(run.package, mine, fields, *local)
+            parts = pvtu.part_files(comm, run.package, cell_rank, *local)
         agreed(comm, pvtu.write_piece, directory, comm.rank, data)
         agreed(comm, pvtu.write_parts, directory, comm.rank, parts)
     except RanksFailedError:

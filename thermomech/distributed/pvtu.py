@@ -70,26 +70,28 @@ class LocalField:
     nodal: np.ndarray | None = None
 
 
-def _at_vertices(comm, field: LocalField, vertices: np.ndarray) -> np.ndarray:
-    """(vertices,) or (vertices, components) of ``field`` at mesh ``vertices``."""
+def _at_vertices(field: LocalField, values: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """(vertices,) or (vertices, 3) of ``values`` ((N,) at ``field``'s dofs, known at this
+    rank's cells: :func:`local_results`) at mesh ``vertices``."""
     if field.nodal is None:
-        return system.values_at(comm, field.numbering, field.owned, vertices) + field.offset
-    dofs = field.nodal[:, vertices]
-    values = system.values_at(comm, field.numbering, field.owned, dofs.ravel())
-    return vectors_3d(values.reshape(dofs.shape))
+        return values[vertices]
+    return vectors_3d(values[field.nodal[:, vertices]])
 
 
-def piece_bytes(comm, package, cells: np.ndarray, thermal: LocalField | None,
-                mechanical: LocalField | None) -> bytes:
-    """The ``.vtu`` of this rank's ``cells`` (collective: every rank calls it)."""
+def piece_bytes(package, cells: np.ndarray, fields: dict, thermal: ThermalResult | None,
+                mechanical: WarpageResult | None) -> bytes:
+    """The ``.vtu`` of this rank's ``cells`` at their vertices, from the fields of
+    :func:`local_results` (no exchange of its own)."""
     mesh = package.mesh
     cell_type, corners = vtk_connectivity(mesh, mesh.elem(), mesh.t, cells)
     vertices, connectivity = np.unique(corners.ravel(), return_inverse=True)
     point_data = {}
     if thermal is not None:
-        point_data["temperature_C"] = _at_vertices(comm, thermal, vertices)
+        point_data["temperature_C"] = _at_vertices(fields["thermal"], thermal.temperature,
+                                                   vertices)
     if mechanical is not None:
-        point_data["displacement_m"] = _at_vertices(comm, mechanical, vertices)
+        point_data["displacement_m"] = _at_vertices(fields["mechanical"],
+                                                    mechanical.displacement, vertices)
     material_id, table = name_table(package)
     part = np.asarray(package.cell_part)[cells].astype(np.int32)
     return vtu_bytes(vectors_3d(mesh.p[:, vertices]), cell_type,
